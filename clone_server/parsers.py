@@ -1,0 +1,55 @@
+"""A JSON parser that enforces Clone's body-size, depth and text rules before anything is stored."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework.parsers import JSONParser
+
+from clone_server.errors import MalformedJson, PayloadTooLarge
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def check_json_depth(value: Any, limit: int) -> None:
+    """Raise ``MalformedJson`` when ``value`` nests deeper than ``limit`` (iteratively, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                raise MalformedJson(f"The JSON body nests deeper than {limit} levels.")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+class LimitedJSONParser(JSONParser):
+    """Reads at most ``CLONE_MAX_BODY_BYTES`` (DRF reads the stream itself, so Django's own limit
+    never fires), rejects NaN/Infinity, invalid UTF-8 and overly deep nesting with clear errors."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.CLONE_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        try:
+            if declared and int(declared) > limit:
+                raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        except ValueError:
+            raise MalformedJson("Content-Length is not a number.") from None
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedJson(f"The request body is not valid UTF-8: {exc.reason}.") from None
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            raise MalformedJson("The JSON body nests too deeply.") from None
+        except ValueError as exc:
+            raise MalformedJson(f"The request body is not valid JSON: {exc}") from None
+        check_json_depth(data, settings.CLONE_MAX_JSON_DEPTH)
+        return data

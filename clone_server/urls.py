@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from clone_server.accounts.views import HealthView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health/", HealthView.as_view(), name="health"),
+    path("api/auth/", include("clone_server.accounts.urls")),
+    path("api/recording/", include("recording.urls")),
+    path("api/memory/", include("memories.urls")),
+    path("api/predictions/", include("predictions.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+handler400 = "clone_server.errors.handler400"
+handler403 = "clone_server.errors.handler403"
+handler404 = "clone_server.errors.handler404"
+handler500 = "clone_server.errors.handler500"

@@ -1,0 +1,18 @@
+"""Reads from the Recording layer. Every selector takes the user and filters on it."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from recording.models import Event, RecordingSession
+
+
+def session_list(*, user: AbstractBaseUser) -> QuerySet[RecordingSession]:
+    """The user's sessions, most recently active first."""
+    return RecordingSession.objects.filter(user=user).order_by("-last_event_at", "-id")
+
+
+def session_events(*, user: AbstractBaseUser, session_external_id: str) -> QuerySet[Event]:
+    """One of the user's sessions' events in ``occurred_at`` order; 404 when not theirs."""
+    session = get_object_or_404(RecordingSession, user=user, external_id=session_external_id)
+    return Event.objects.filter(user=user, session=session).order_by("occurred_at", "id")

@@ -1,0 +1,83 @@
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recording.selectors import session_events, session_list
+from recording.serializers import EventOutput, IngestOutput, SessionOutput
+from recording.services import InvalidEvents, TooManyEvents, event_ingest
+from recording.validation import EVENT_SCHEMA
+
+
+class EventIngestView(APIView):
+    throttle_scope = "ingest"
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={201: IngestOutput, 200: IngestOutput},
+        description=(
+            "One CloneEvent, or an array of up to 1,000. All-or-nothing: if any event is "
+            "invalid, nothing is stored and the error names each item and JSON path. Idempotent "
+            "on the event id: 201 when anything was created, 200 when all were duplicates."
+        ),
+        examples=[
+            OpenApiExample(
+                "A terminal turn",
+                value={
+                    "id": "01JD3Q5N8V6S3G7W1X2Y3Z4A5B",
+                    "session_id": "term-7",
+                    "kind": "terminal_turn",
+                    "occurred_at": "2026-11-20T09:14:03+01:00",
+                    "source": "cli",
+                    "payload": {"command": "pytest -x", "exit_code": 1, "cwd": "~/shop"},
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = request.data
+        events = data if isinstance(data, list) else [data]
+        if not isinstance(data, list | dict):
+            raise InvalidEvents(
+                "The body must be one event object or an array of events.",
+                details=[{"index": None, "path": "$", "message": "expected an object or array"}],
+            )
+        limit = settings.CLONE_MAX_EVENTS_PER_REQUEST
+        if len(events) > limit:
+            raise TooManyEvents(f"At most {limit} events per request; got {len(events)}.")
+        result = event_ingest(user=request.user, events=events)
+        return Response(
+            IngestOutput(result).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class SessionListView(generics.ListAPIView):
+    serializer_class = SessionOutput
+
+    def get_queryset(self):
+        return session_list(user=self.request.user)
+
+
+class SessionEventListView(generics.ListAPIView):
+    serializer_class = EventOutput
+
+    def get_queryset(self):
+        return session_events(user=self.request.user, session_external_id=self.kwargs["session_id"])
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "session_external_id": self.kwargs["session_id"],
+        }
+
+
+class EventSchemaView(APIView):
+    """The canonical CloneEvent JSON Schema, for clients that validate before sending."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(EVENT_SCHEMA)

@@ -1,0 +1,85 @@
+import ipaddress
+import socket
+
+import pytest
+from rest_framework.test import APIClient
+
+from clone_server.accounts.services import api_key_create
+
+pytest_plugins = ["tests.fakes.anthropic"]
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only_connect(sock, address):
+    """No test reaches the network: only loopback and unix sockets may be dialled."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise RuntimeError(f"Tests may not reach the network (tried {address!r}).")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
+
+
+@pytest.fixture(autouse=True)
+def _no_llm_key(settings):
+    """Tests choose their LLM explicitly; nothing leaks in from the developer's environment."""
+    settings.ANTHROPIC_API_KEY = ""
+    settings.ANTHROPIC_BASE_URL = ""
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, password: str = "correct-horse-battery"):
+        name = username or f"user{next(counter)}"
+        return django_user_model.objects.create_user(username=name, password=password)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+def _client_for(user, scheme: str) -> APIClient:
+    client = APIClient()
+    if scheme == "jwt":
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    else:
+        issued = api_key_create(user=user, name="test")
+        client.credentials(HTTP_X_CLONE_API_KEY=issued.key)
+    return client
+
+
+@pytest.fixture(params=["jwt", "api_key"])
+def api(request, user) -> APIClient:
+    """An authenticated client for ``user``, once per auth scheme."""
+    return _client_for(user, request.param)
+
+
+@pytest.fixture
+def client_for():
+    return _client_for

@@ -1,0 +1,1 @@
+"""A fake Anthropic Messages API on loopback (filled in by the LLM gateway work)."""
