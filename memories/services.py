@@ -1,0 +1,288 @@
+"""Writes to the Memory layer. Every service takes the user and touches only that user's rows."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from clone_server.errors import ApiError
+from memories import conf
+from memories.models import RawMemory, SemanticMemory, UserProfile
+from memories.normalize import normalize_event
+from recording.models import Event, EventKind
+
+MAX_PROFILE_CHARS = 20_000
+MAX_FACT_CHARS = 2_000
+MAX_TAGS = 20
+MAX_TAG_CHARS = 64
+
+
+class InvalidFact(ApiError):
+    default_code = "invalid_fact"
+    default_detail = "The fact is invalid."
+
+
+# --- Raw sync --------------------------------------------------------------------------------
+
+_RAW_COLUMNS = (
+    "user_id",
+    "event_id",
+    "session_id",
+    "event_key",
+    "kind",
+    "text",
+    "occurred_at",
+    "agent",
+    "prompt_text",
+    "reply_text",
+    "in_reply_to",
+    "created_at",
+)
+
+
+def _raw_insert(rows: list[tuple]) -> list[tuple[int, str, str]]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows created, even when two
+    syncs of the same user race (the unique event link decides). ``search`` is computed in the
+    same statement on Postgres, from the prompt text."""
+    table = connection.ops.quote_name(RawMemory._meta.db_table)
+    prompt_index = _RAW_COLUMNS.index("prompt_text")
+    if connection.vendor == "postgresql":
+        columns = (*_RAW_COLUMNS, "search")
+        placeholder = (
+            "(" + ", ".join(["%s"] * len(_RAW_COLUMNS)) + ", to_tsvector('english'::regconfig, %s))"
+        )
+    else:
+        columns = _RAW_COLUMNS
+        placeholder = "(" + ", ".join(["%s"] * len(_RAW_COLUMNS)) + ")"
+    params: list[Any] = []
+    for row in rows:
+        params.extend(row)
+        if connection.vendor == "postgresql":
+            params.append(row[prompt_index])
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES {', '.join([placeholder] * len(rows))} "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id, kind, event_key"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _prompt_agents(*, user: AbstractBaseUser, keys: set[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    return dict(
+        Event.objects.filter(user=user, kind=EventKind.AGENT_PROMPT, event_id__in=keys)
+        .values_list("event_id", "payload__agent")
+        .order_by()
+    )
+
+
+def _replies_link(
+    *, user: AbstractBaseUser, prompt_ids: list[int], answered_keys: set[str]
+) -> None:
+    """Fill ``reply_text`` on prompts whose reply is known: the prompts just created, and the
+    prompts the replies just created answer (whichever of the two arrived first)."""
+    if not prompt_ids and not answered_keys:
+        return
+    latest_reply = (
+        RawMemory.objects.filter(
+            user=OuterRef("user"), kind=EventKind.USER_REPLY, in_reply_to=OuterRef("event_key")
+        )
+        .order_by("-occurred_at", "-id")
+        .values("reply_text")[:1]
+    )
+    RawMemory.objects.filter(user=user, kind=EventKind.AGENT_PROMPT).filter(
+        Q(id__in=prompt_ids) | Q(event_key__in=answered_keys)
+    ).update(reply_text=Subquery(latest_reply))
+
+
+@transaction.atomic
+def _sync_chunk(*, user: AbstractBaseUser, events: list[dict[str, Any]]) -> int:
+    reply_to = {
+        str(e["payload"].get("in_reply_to") or "")
+        for e in events
+        if e["kind"] == EventKind.USER_REPLY
+    }
+    agents = _prompt_agents(user=user, keys=reply_to - {""})
+    now = timezone.now()
+    rows = []
+    for e in events:
+        payload = e["payload"] if isinstance(e["payload"], dict) else {}
+        agent = agents.get(str(payload.get("in_reply_to") or ""))
+        norm = normalize_event(kind=e["kind"], payload=payload, prompt_agent=agent)
+        rows.append(
+            (
+                user.pk,
+                e["id"],
+                e["session_id"],
+                e["event_id"],
+                e["kind"],
+                norm.text,
+                e["occurred_at"],
+                norm.agent,
+                norm.prompt_text,
+                norm.reply_text,
+                norm.in_reply_to,
+                now,
+            )
+        )
+    created = _raw_insert(rows)
+    prompt_ids = [pk for pk, kind, _ in created if kind == EventKind.AGENT_PROMPT]
+    created_keys = {key for _, kind, key in created if kind == EventKind.USER_REPLY}
+    answered = {
+        str(e["payload"].get("in_reply_to") or "")
+        for e in events
+        if e["kind"] == EventKind.USER_REPLY and e["event_id"] in created_keys
+    } - {""}
+    _replies_link(user=user, prompt_ids=prompt_ids, answered_keys=answered)
+    return len(created)
+
+
+def raw_sync(*, user: AbstractBaseUser) -> int:
+    """Create the RawMemory rows for the user's events that have none; return how many.
+
+    Idempotent and incremental: a second call creates nothing, and concurrent calls never
+    create a row twice (the unique event link decides). Events are read in chunks of
+    ``CLONE_MEMORY_SYNC_CHUNK`` in time order, each chunk committed on its own, so a large
+    backlog never loads at once and an interrupted sync resumes where it stopped. Replies are
+    linked to their prompts whichever of the two is synced first.
+    """
+    created = 0
+    size = conf.sync_chunk_size()
+    cursor: tuple[datetime, int] | None = None
+    while True:
+        pending = Event.objects.filter(user=user, raw_memory__isnull=True)
+        if cursor is not None:
+            pending = pending.filter(
+                Q(occurred_at__gt=cursor[0]) | Q(occurred_at=cursor[0], id__gt=cursor[1])
+            )
+        events = list(
+            pending.order_by("occurred_at", "id").values(
+                "id", "session_id", "event_id", "kind", "occurred_at", "payload"
+            )[:size]
+        )
+        if not events:
+            return created
+        created += _sync_chunk(user=user, events=events)
+        cursor = (events[-1]["occurred_at"], events[-1]["id"])
+
+
+# --- Profile ---------------------------------------------------------------------------------
+
+
+def _profile_locked(*, user: AbstractBaseUser) -> UserProfile:
+    UserProfile.objects.get_or_create(user=user)
+    return UserProfile.objects.select_for_update().get(user=user)
+
+
+@transaction.atomic
+def profile_update(*, user: AbstractBaseUser, body: str) -> UserProfile:
+    """Replace the profile body (creating the profile if needed) and stamp ``updated_at``."""
+    if not isinstance(body, str) or len(body) > MAX_PROFILE_CHARS:
+        raise ApiError(
+            f"The profile body must be text of at most {MAX_PROFILE_CHARS} characters.",
+            code="invalid_profile",
+        )
+    profile = _profile_locked(user=user)
+    profile.body = body
+    profile.updated_at = timezone.now()
+    profile.save(update_fields=["body", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def profile_calibration_set(*, user: AbstractBaseUser, calibration: dict) -> None:
+    """Store the fitted calibration (a JSON object) on the user's profile, creating it if needed.
+    The body is left untouched."""
+    if not isinstance(calibration, dict):
+        raise TypeError("calibration must be a dict")
+    profile = _profile_locked(user=user)
+    profile.calibration = calibration
+    profile.calibration_updated_at = timezone.now()
+    profile.save(update_fields=["calibration", "calibration_updated_at"])
+
+
+# --- Facts -----------------------------------------------------------------------------------
+
+
+def clean_tags(tags: Iterable[Any]) -> list[str]:
+    """Trimmed, de-duplicated (order kept), bounded tags."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        value = str(tag).strip()[:MAX_TAG_CHARS]
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)[:MAX_TAGS]
+
+
+def _fact_check(*, text: str | None, importance: float | None) -> None:
+    if text is not None and (not text.strip() or len(text) > MAX_FACT_CHARS):
+        raise InvalidFact(f"A fact's text must be 1 to {MAX_FACT_CHARS} characters.")
+    if importance is not None and not 0.0 <= importance <= 1.0:
+        raise InvalidFact("A fact's importance must be between 0 and 1.")
+
+
+@transaction.atomic
+def fact_create(
+    *,
+    user: AbstractBaseUser,
+    text: str,
+    kind: str = "stated",
+    importance: float = 0.5,
+    tags: Iterable[str] = (),
+) -> SemanticMemory:
+    """A fact the person states about themself (no source episode)."""
+    _fact_check(text=text, importance=importance)
+    return SemanticMemory.objects.create(
+        user=user,
+        kind=kind,
+        text=text.strip(),
+        importance=float(importance),
+        tags=clean_tags(tags),
+    )
+
+
+@transaction.atomic
+def fact_update(
+    *,
+    user: AbstractBaseUser,
+    fact_id: int,
+    text: str | None = None,
+    kind: str | None = None,
+    importance: float | None = None,
+    tags: Iterable[str] | None = None,
+) -> SemanticMemory:
+    """The person corrects a fact. Only given fields change; a changed text keeps the old one
+    in ``revisions``. Another user's fact is a 404."""
+    _fact_check(text=text, importance=importance)
+    fact = get_object_or_404(SemanticMemory.objects.select_for_update(), user=user, id=fact_id)
+    if text is not None and text.strip() != fact.text:
+        fact.revisions = [
+            *fact.revisions,
+            {"text": fact.text, "at": timezone.now().isoformat(), "by": "user"},
+        ]
+        fact.text = text.strip()
+    if kind is not None:
+        fact.kind = kind
+    if importance is not None:
+        fact.importance = float(importance)
+    if tags is not None:
+        fact.tags = clean_tags(tags)
+    fact.save()
+    return fact
+
+
+@transaction.atomic
+def fact_delete(*, user: AbstractBaseUser, fact_id: int) -> None:
+    """The person deletes a fact: it is gone from every later bundle. Another user's: 404."""
+    deleted, _ = SemanticMemory.objects.filter(user=user, id=fact_id).delete()
+    if not deleted:
+        raise Http404
