@@ -13,6 +13,14 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        # 1e400 parses as infinity, which no JSON column can store.
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
 def check_json_depth(value: Any, limit: int) -> None:
     """Raise ``MalformedJson`` when ``value`` nests deeper than ``limit`` (iteratively, no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -27,7 +35,8 @@ def check_json_depth(value: Any, limit: int) -> None:
 
 class LimitedJSONParser(JSONParser):
     """Reads at most ``CLONE_MAX_BODY_BYTES`` (DRF reads the stream itself, so Django's own limit
-    never fires), rejects NaN/Infinity, invalid UTF-8 and overly deep nesting with clear errors."""
+    never fires), rejects NaN/Infinity (also as overflowing numbers like 1e400), invalid UTF-8
+    and overly deep nesting with clear errors."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.CLONE_MAX_BODY_BYTES
@@ -46,7 +55,7 @@ class LimitedJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise MalformedJson(f"The request body is not valid UTF-8: {exc.reason}.") from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError:
             raise MalformedJson("The JSON body nests too deeply.") from None
         except ValueError as exc:

@@ -5,6 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.errors import MalformedJson
 from recording.selectors import session_events, session_list
 from recording.serializers import EventOutput, IngestOutput, SessionOutput
 from recording.services import InvalidEvents, TooManyEvents, event_ingest
@@ -39,6 +40,9 @@ class EventIngestView(APIView):
     )
     def post(self, request):
         data = request.data
+        if request.stream is None:
+            # DRF hands an empty body to no parser and calls it {}; it is not an event.
+            raise MalformedJson("The request body is empty; send one event or an array.")
         events = data if isinstance(data, list) else [data]
         if not isinstance(data, list | dict):
             raise InvalidEvents(
