@@ -58,7 +58,7 @@ class LLMError(ApiError):
     default_code = "llm_error"
     default_detail = "The language model could not answer."
 
-    def __init__(self, message: str | None = None, *, usage: Usage | None = None, **kwargs):
+    def __init__(self, message: str | None = None, *, usage: Usage | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.usage = usage or Usage()
 
@@ -80,7 +80,13 @@ class LLMRateLimited(LLMError):
     default_code = "llm_rate_limited"
     default_detail = "The language model provider is rate limiting this server; retry later."
 
-    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int = DEFAULT_RATE_LIMIT_RETRY_AFTER_S,
+        **kwargs: Any,
+    ):
         kwargs.setdefault("details", {"retry_after": retry_after})
         super().__init__(message, headers={"Retry-After": str(retry_after)}, **kwargs)
         self.retry_after = retry_after

@@ -577,6 +577,7 @@ class _Raises(APIView):
         pytest.param(llm.LLMNotConfigured(), 503, "llm_not_configured", None, id="not-configured"),
         pytest.param(llm.LLMAuthFailed(), 502, "llm_auth_failed", None, id="auth-failed"),
         pytest.param(llm.LLMRateLimited(retry_after=30), 503, "llm_rate_limited", "30", id="429"),
+        pytest.param(llm.LLMRateLimited(), 503, "llm_rate_limited", "10", id="429-default"),
         pytest.param(llm.LLMTimeout(), 504, "llm_timeout", None, id="timeout"),
         pytest.param(llm.LLMUnavailable(), 502, "llm_unavailable", None, id="unavailable"),
         pytest.param(llm.LLMBadOutput(), 502, "llm_bad_output", None, id="bad-output"),
