@@ -1,0 +1,182 @@
+"""Find the person's earlier answers to prompts like a new one.
+
+Postgres: one query for any number of inputs. Each input becomes an OR-ed ``tsquery`` on the
+english configuration (stemming: "migrations" finds "migrate"), widened by a small synonym table
+and prefix matches for longer words; a prompt matches when its full-text vector matches or its
+trigram similarity to the input passes ``pg_trgm``'s threshold (typos, word order). Both
+conditions are served by GIN indexes that lead with the user id. The score is
+``ts_rank_cd`` (length-normalized) plus the trigram similarity; ties go to the most recent.
+Other databases (the SQLite first-run default): a token-overlap score over the user's most
+recent answered prompts, also one query.
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+
+from memories.models import RawMemory
+from recording.models import EventKind
+
+MAX_TERMS = 48
+MAX_INPUT_CHARS = 4000
+# The SQLite fallback scores this many of the user's latest answered prompts.
+FALLBACK_CANDIDATES = 5000
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Words people and agents use interchangeably when asking for permission to act.
+_SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("delete", "remove", "drop", "erase", "rm", "wipe"),
+    ("run", "execute", "launch", "start"),
+    ("test", "tests", "pytest", "spec", "specs"),
+    ("install", "add", "setup"),
+    ("create", "make", "new", "generate", "scaffold"),
+    ("update", "upgrade", "bump"),
+    ("fix", "repair", "patch", "resolve"),
+    ("deploy", "ship", "release", "publish"),
+    ("commit", "save", "checkpoint"),
+    ("push", "upload"),
+    ("db", "database", "postgres", "sqlite"),
+    ("migration", "migrations", "migrate"),
+    ("repo", "repository"),
+    ("config", "configuration", "settings"),
+    ("dependency", "dependencies", "package", "packages", "library", "deps"),
+    ("backup", "back", "snapshot", "dump"),
+    ("refactor", "restructure", "rewrite", "cleanup"),
+    ("branch", "checkout"),
+    ("continue", "proceed", "go", "ahead"),
+    ("stop", "abort", "cancel", "halt"),
+    ("error", "failure", "exception", "bug", "crash"),
+    ("docs", "documentation", "readme"),
+    ("lint", "linter", "ruff", "eslint", "format"),
+)
+_SYNONYMS: dict[str, tuple[str, ...]] = {word: group for group in _SYNONYM_GROUPS for word in group}
+
+
+def query_terms(text: str) -> list[str]:
+    """Lower-cased word tokens of ``text`` plus their synonyms, de-duplicated, bounded."""
+    terms: dict[str, None] = {}
+    for token in _TOKEN.findall(text[:MAX_INPUT_CHARS].lower()):
+        if len(token) < 2:
+            continue
+        terms.setdefault(token, None)
+        for synonym in _SYNONYMS.get(token, ()):
+            terms.setdefault(synonym, None)
+    return list(terms)[:MAX_TERMS]
+
+
+def _tsquery_source(text: str) -> str:
+    """Raw ``to_tsquery`` text: terms OR-ed; words of 5+ letters also match as prefixes.
+    Tokens are letters and digits only, so nothing in the input can alter the query syntax."""
+    return " | ".join(f"{t}:*" if len(t) >= 5 else t for t in query_terms(text))
+
+
+def _row(
+    *, key: str, agent: str, prompt: str, reply: str, at: datetime, score: float
+) -> dict[str, Any]:
+    return {
+        "prompt_event_id": key,
+        "agent": agent,
+        "prompt": prompt,
+        "reply": reply,
+        "occurred_at": at.isoformat(),
+        "score": round(float(score), 6),
+    }
+
+
+def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+    table = connection.ops.quote_name(RawMemory._meta.db_table)
+    values = ", ".join(["(%s::int, %s::text, %s::text)"] * len(inputs))
+    params: list[Any] = []
+    for index, text in enumerate(inputs):
+        params.extend([index, _tsquery_source(text), text[:MAX_INPUT_CHARS]])
+    params.extend([user.pk, EventKind.AGENT_PROMPT, limit])
+    sql = f"""
+        SELECT q.idx, r.event_key, r.agent, r.prompt_text, r.reply_text, r.occurred_at, r.score
+        FROM (VALUES {values}) AS q(idx, tsq, input)
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.event_key, m.agent, m.prompt_text, m.reply_text, m.occurred_at,
+                   ts_rank_cd(m.search, to_tsquery('english', q.tsq), 1)
+                     + similarity(m.prompt_text, q.input) AS score
+            FROM {table} m
+            WHERE m.user_id = %s AND m.kind = %s AND m.reply_text IS NOT NULL
+              AND (m.search @@ to_tsquery('english', q.tsq) OR m.prompt_text %% q.input)
+            ORDER BY score DESC, m.occurred_at DESC, m.id DESC
+            LIMIT %s
+        ) r
+        ORDER BY q.idx, r.score DESC, r.occurred_at DESC, r.id DESC
+    """
+    results: list[list[dict]] = [[] for _ in inputs]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for idx, key, agent, prompt, reply, at, score in cursor.fetchall():
+            results[idx].append(
+                _row(key=key, agent=agent, prompt=prompt, reply=reply, at=at, score=score)
+            )
+    return results
+
+
+def _stem(word: str) -> str:
+    """A crude suffix stripper for the fallback: running -> run, migrations -> migr."""
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+                stem = stem[:-1]  # running -> runn -> run
+            return stem
+    return word
+
+
+def overlap_score(query: str, prompt: str) -> float:
+    """Share of the query's (stemmed, synonym-widened) terms found in the prompt, in [0, 1]."""
+    wanted = {_stem(t) for t in _TOKEN.findall(query.lower()) if len(t) >= 2}
+    if not wanted:
+        return 0.0
+    have = {_stem(t) for t in query_terms(prompt)}
+    hits = sum(
+        1
+        for word in wanted
+        if word in have or any(_stem(s) in have for s in _SYNONYMS.get(word, ()))
+    )
+    return hits / len(wanted)
+
+
+def _fallback(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+    candidates = list(
+        RawMemory.objects.filter(user=user, kind=EventKind.AGENT_PROMPT, reply_text__isnull=False)
+        .order_by("-occurred_at", "-id")
+        .values_list("event_key", "agent", "prompt_text", "reply_text", "occurred_at")[
+            :FALLBACK_CANDIDATES
+        ]
+    )
+    results = []
+    for text in inputs:
+        scored = [
+            (overlap_score(text, row[2] or ""), position, row)
+            for position, row in enumerate(candidates)
+        ]
+        best = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
+        results.append(
+            [
+                _row(key=k, agent=a, prompt=p, reply=r, at=at, score=score)
+                for score, _, (k, a, p, r, at) in best
+            ]
+        )
+    return results
+
+
+def relevant_search(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+    """For each input, up to ``limit`` answered prompts ranked by similarity. One query in all
+    (none when every input is blank or ``limit`` is 0)."""
+    results: list[list[dict]] = [[] for _ in inputs]
+    live = [(i, text) for i, text in enumerate(inputs) if text and text.strip()]
+    if not live or limit <= 0:
+        return results
+    search = _postgres if connection.vendor == "postgresql" else _fallback
+    found = search(user=user, inputs=[text for _, text in live], limit=limit)
+    for (index, _), rows in zip(live, found, strict=True):
+        results[index] = rows
+    return results
