@@ -10,12 +10,16 @@ the overflow-free cross-entropy, Newton's method with a tiny ridge on the Hessia
 backtracking line search. libsvm writes the model as ``P = 1/(1+exp(A*f+B))``; Clone stores
 ``a = -A`` and ``b = -B`` so that ``p = sigmoid(a*x + b)`` reads the usual way round.
 
-Two exact rewrites keep one 5,000-point fit well inside 50 ms of pure Python (see
-``bench/calibration.py``): points that share a score are merged into one weighted point (raw
-confidences repeat a lot, the objective is a sum over points so merging changes nothing but the
-order of the additions), and the Newton step's first trial point computes the gradient and
-Hessian together with the objective, so an accepted full step costs one pass over the data
-instead of libsvm's two.
+Rewrites that are exact in real arithmetic keep one 5,000-point fit far inside 50 ms of pure
+Python (``bench/calibration.py``: about 14 ms of CPU on continuous scores, 2 ms on LLM-like
+two-decimal scores):
+- points that share a score are merged into one weighted point (raw confidences repeat a lot;
+  the objective is a sum over points, so merging changes only the order of the additions);
+- the Newton step's full-step trial computes the gradient and Hessian with the objective, so an
+  accepted step costs one pass over the data instead of libsvm's two;
+- the line search tests the objective's change summed term by term, not the difference of two
+  5,000-term sums whose rounding noise (~1e-11) hides the last steps' true decrease (~1e-12)
+  and makes libsvm's line search fail after dozens of useless halvings.
 """
 
 from __future__ import annotations
