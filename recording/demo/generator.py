@@ -79,6 +79,18 @@ class _Generator:
         values, weights = zip(*pairs, strict=True)
         return self.rng.choices(values, weights=weights)[0]
 
+    def typed(self, reply: str) -> str:
+        """The reply as typed: now and then capitalised, with a full stop or without the comma.
+        ``predictions.judge.normalize`` maps every variant back to the same text."""
+        roll = self.rng.random()
+        if roll < 0.1:
+            return reply[:1].upper() + reply[1:]
+        if roll < 0.17:
+            return reply + "."
+        if roll < 0.22:
+            return reply.replace(", ", " ", 1)
+        return reply
+
     def minutes(self, low: float, high: float) -> timedelta:
         return timedelta(seconds=round(self.rng.uniform(low, high) * 60))
 
@@ -243,7 +255,9 @@ class _Generator:
                 payload={"agent": agent, "text": text},
             )
             self.intents[prompt_id] = name
-            reply = self.weighted(intent.answers_for(agent=agent, at=at)).format(**slots)
+            reply = self.typed(
+                self.weighted(intent.answers_for(agent=agent, at=at)).format(**slots)
+            )
             # Mostly a quick answer; now and then the person is away for minutes.
             delay = min(900.0, max(2.0, self.rng.lognormvariate(log(20), 1.1)))
             at += timedelta(seconds=round(delay))

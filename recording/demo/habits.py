@@ -50,7 +50,7 @@ INTENTS: dict[str, Intent] = {
                 "Run the tests?",
                 "Should I kick off the tests to check nothing broke?",
             ),
-            (("yes, run it", 0.75), ("yes", 0.10), ("yes but only the unit tests", 0.15)),
+            (("yes, run it", 0.9), ("yes", 0.03), ("yes but only the unit tests", 0.07)),
         ),
         Intent(
             "package_manager",
@@ -61,7 +61,7 @@ INTENTS: dict[str, Intent] = {
                 "Install the new dependency with npm or pnpm?",
                 "Do you prefer npm or pnpm for this project?",
             ),
-            (("pnpm", 0.95), ("pnpm, always", 0.05)),
+            (("pnpm", 0.97), ("pnpm, always", 0.03)),
             stack="node",
         ),
         Intent(
@@ -75,9 +75,9 @@ INTENTS: dict[str, Intent] = {
                 "Should I commit what we have so far?",
             ),
             (
-                ("yes, commit", 0.92),
-                ("yes", 0.05),
-                ("not yet, I want to review the diff first", 0.03),
+                ("yes, commit", 0.95),
+                ("yes", 0.03),
+                ("not yet, I want to review the diff first", 0.02),
             ),
             friday_answers=(("no, leave it for Monday", 0.9), ("yes, commit", 0.1)),
             friday_from_hour=16,
@@ -89,9 +89,9 @@ INTENTS: dict[str, Intent] = {
                 "Push directly to main?",
                 "Can I push this straight to main?",
                 "OK to push these commits to main?",
-                "Do you want me to push the changes to the main branch?",
+                "Do you want me to push the changes directly to main?",
             ),
-            (("no, open a PR", 0.94), ("no, open a pull request", 0.06)),
+            (("no, open a PR", 0.96), ("no, open a pull request", 0.04)),
         ),
         Intent(
             "push_branch",
@@ -101,7 +101,7 @@ INTENTS: dict[str, Intent] = {
                 "Push {branch} to GitHub?",
                 "Want me to push {branch} now?",
             ),
-            (("yes, push it", 0.93), ("yes", 0.07)),
+            (("yes, push it", 0.95), ("yes", 0.05)),
             friday_answers=(("no, not on a Friday", 0.9), ("yes, push it", 0.1)),
         ),
         Intent(
@@ -110,10 +110,10 @@ INTENTS: dict[str, Intent] = {
                 "Run the migrations now?",
                 "Should I apply the migrations?",
                 "Want me to run manage.py migrate?",
-                "Apply the new migration to the dev database?",
-                "The migration is ready. Run it?",
+                "Apply the new migrations to the dev database?",
+                "The migrations are ready. Run them?",
             ),
-            (("yes, but back up the db first", 0.93), ("yes, back up the database first", 0.07)),
+            (("yes, but back up the db first", 0.95), ("yes, back up the database first", 0.05)),
             stack="python",
         ),
         Intent(
@@ -135,7 +135,7 @@ INTENTS: dict[str, Intent] = {
                 "Try a clean reinstall of node_modules?",
                 "The lockfile looks out of sync. Remove node_modules and install again?",
             ),
-            (("yes", 0.93), ("yes, with pnpm", 0.07)),
+            (("yes", 0.95), ("yes, with pnpm", 0.05)),
             stack="node",
         ),
         Intent(
@@ -146,7 +146,7 @@ INTENTS: dict[str, Intent] = {
                 "Should I indent the new file with tabs or spaces?",
                 "This file mixes tabs and spaces. Which should I keep?",
             ),
-            (("spaces", 0.95), ("spaces, 4 of them", 0.05)),
+            (("spaces", 0.97), ("spaces, 4 of them", 0.03)),
         ),
         Intent(
             "type_hints",
@@ -156,7 +156,7 @@ INTENTS: dict[str, Intent] = {
                 "Want type hints on these helpers?",
                 "Do you want me to annotate {file} with types?",
             ),
-            (("yes", 0.93), ("yes, everywhere", 0.07)),
+            (("yes", 0.95), ("yes, everywhere", 0.05)),
         ),
         Intent(
             "format",
@@ -166,7 +166,7 @@ INTENTS: dict[str, Intent] = {
                 "Format the code before committing?",
                 "Want me to auto-format {file}?",
             ),
-            (("yes", 0.9), ("yes, and ruff check too", 0.1)),
+            (("yes", 0.93), ("yes, and ruff check too", 0.07)),
         ),
         Intent(
             "force_push",
@@ -206,9 +206,9 @@ INTENTS: dict[str, Intent] = {
             ),
             (("yes", 1.0),),
             agent_answers={
-                "claude-code": (("yes, go ahead", 0.93), ("yes", 0.07)),
-                "cursor": (("apply it", 0.93), ("yes", 0.07)),
-                "aider": (("y", 0.95), ("yes", 0.05)),
+                "claude-code": (("yes, go ahead", 0.95), ("yes", 0.05)),
+                "cursor": (("apply it", 0.95), ("yes", 0.05)),
+                "aider": (("y", 0.97), ("yes", 0.03)),
             },
         ),
         Intent(
@@ -232,13 +232,13 @@ INTENTS: dict[str, Intent] = {
         Intent(
             "aider_add_file",
             ("Add {file} to the chat? (Y)es/(N)o/(D)on't ask again [Yes]:",),
-            (("y", 0.95), ("n", 0.05)),
+            (("y", 0.97), ("n", 0.03)),
             agents=("aider",),
         ),
         Intent(
             "aider_run_command",
             ("Run shell command? {command} (Y)es/(N)o [Yes]:",),
-            (("y", 0.92), ("n", 0.08)),
+            (("y", 0.93), ("n", 0.07)),
             agents=("aider",),
         ),
         # Open questions: the answers vary, so no predictor should be sure of them.

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from predictions.judge import normalize
 from recording.demo import DEFAULT_START, DEMO_TZ, INTENTS, demo_generate, demo_history
 from recording.models import Event, RecordingSession
 from recording.validation import event_problems
@@ -139,7 +140,7 @@ def test_open_questions_have_varied_answers():
     for prompt, reply in pairs(season()):
         name = season().intents[prompt["id"]]
         if not INTENTS[name].predictable:
-            replies[name][reply["payload"]["text"]] += 1
+            replies[name][normalize(reply["payload"]["text"])] += 1
     for name, counts in replies.items():
         top = counts.most_common(1)[0][1] / sum(counts.values())
         assert len(counts) >= 5 and top < 0.4, (name, counts)
@@ -154,9 +155,10 @@ def test_each_question_comes_in_several_wordings():
 
 
 def habit_samples(name, *, condition=lambda prompt: True):
+    """(prompt, normalised reply) of every prompt of intent ``name`` meeting ``condition``."""
     history = season()
     return [
-        (prompt, reply["payload"]["text"])
+        (prompt, normalize(reply["payload"]["text"]))
         for prompt, reply in pairs(history)
         if history.intents[prompt["id"]] == name and condition(prompt)
     ]
@@ -170,13 +172,13 @@ def is_late_friday(prompt):
 def test_package_manager_is_always_pnpm():
     samples = habit_samples("package_manager")
     assert len(samples) >= 50
-    assert all("pnpm" in reply and "npm " not in reply for _, reply in samples)
+    assert all(reply in ("pnpm", "pnpm always") for _, reply in samples)
 
 
 def test_pushing_to_main_is_always_refused_in_favour_of_a_pr():
     samples = habit_samples("push_main")
     assert len(samples) >= 30
-    assert all(reply.startswith("no, open a") for _, reply in samples)
+    assert all(reply.startswith("no open a") for _, reply in samples)
 
 
 def test_migrations_always_come_with_a_backup_first():
@@ -195,18 +197,21 @@ def test_the_terminal_shows_the_backup_before_each_migrate():
 def test_branch_names_are_feat_slash_topic():
     samples = habit_samples("branch_name")
     assert len(samples) >= 30
-    assert all(re.fullmatch(r"feat/[a-z0-9-]+", reply) for _, reply in samples)
+    history = season()
+    for prompt, reply in pairs(history):
+        if history.intents[prompt["id"]] == "branch_name":
+            assert re.fullmatch(r"[Ff]eat/[a-z0-9-]+\.?", reply["payload"]["text"]), reply
 
 
 def test_commits_are_left_for_monday_late_on_friday_but_made_otherwise():
     late = habit_samples("commit", condition=is_late_friday)
     other = habit_samples("commit", condition=lambda p: not is_late_friday(p))
     assert len(late) >= 15 and len(other) >= 100
-    late_refusals = sum(reply == "no, leave it for Monday" for _, reply in late) / len(late)
+    late_refusals = sum(reply == "no leave it for monday" for _, reply in late) / len(late)
     other_yes = sum(reply.startswith("yes") for _, reply in other) / len(other)
     assert late_refusals >= 0.75
     assert other_yes >= 0.9
-    assert all(reply != "no, leave it for Monday" for _, reply in other)
+    assert all(reply != "no leave it for monday" for _, reply in other)
 
 
 def test_the_same_question_is_answered_differently_per_agent():
@@ -214,7 +219,7 @@ def test_the_same_question_is_answered_differently_per_agent():
     for agent in ("claude-code", "cursor", "aider"):
         samples = habit_samples("proceed", condition=lambda p, a=agent: p["payload"]["agent"] == a)
         top[agent] = Counter(reply for _, reply in samples).most_common(1)[0][0]
-    assert top == {"claude-code": "yes, go ahead", "cursor": "apply it", "aider": "y"}
+    assert top == {"claude-code": "yes go ahead", "cursor": "apply it", "aider": "y"}
 
 
 def conditioned_samples():
@@ -235,11 +240,14 @@ def test_habit_holds_at_its_stated_rate(name):
     groups = defaultdict(list)
     for intent, agent, at, reply in conditioned_samples():
         if intent.name == name:
-            groups[intent.answers_for(agent=agent, at=at)].append(reply["payload"]["text"])
+            groups[intent.answers_for(agent=agent, at=at)].append(
+                normalize(reply["payload"]["text"])
+            )
     assert groups
     for answers, replies in groups.items():
-        assert set(replies) <= {a for a, _ in answers}
+        assert set(replies) <= {normalize(a) for a, _ in answers}
         answer, p = max(answers, key=lambda pair: pair[1])
+        answer = normalize(answer)
         if len(replies) < 10:
             continue
         observed = replies.count(answer) / len(replies)
@@ -326,3 +334,21 @@ def test_a_small_history_loads_through_the_ingest_endpoint(api, user):
         RecordingSession.objects.filter(user=user).values_list("external_id", "event_count")
     )
     assert stored == dict(sessions)
+
+
+def test_replies_are_typed_with_surface_variation_the_judge_normalises_away():
+    history = month()
+    exact = variant = 0
+    for prompt, reply in pairs(history):
+        intent = INTENTS[history.intents[prompt["id"]]]
+        at, agent = local_time(prompt), prompt["payload"]["agent"]
+        canonical = [answer for answer, _ in intent.answers_for(agent=agent, at=at)]
+        if any("{" in answer for answer in canonical):
+            continue  # templated answers are checked elsewhere
+        text = reply["payload"]["text"]
+        if text in canonical:
+            exact += 1
+        else:
+            assert normalize(text) in {normalize(answer) for answer in canonical}, text
+            variant += 1
+    assert 0.1 <= variant / (exact + variant) <= 0.35
