@@ -35,7 +35,7 @@ lint: install-dev
 test: install-dev postgres lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py check
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SECRET_KEY=test-only-not-a-secret $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SECRET_KEY=test-only-not-a-secret-for-the-test-suite $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install-dev postgres
 	$(PY) -m pip install --quiet -e '.[bench]'

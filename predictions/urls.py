@@ -1,3 +1,14 @@
+from django.urls import path
+
+from predictions import views
+
 app_name = "predictions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.PredictionListView.as_view(), name="list"),
+    path("predict/", views.PredictView.as_view(), name="predict"),
+    path("predict/batch/", views.PredictBatchView.as_view(), name="batch"),
+    path("stats/", views.StatsView.as_view(), name="stats"),
+    path("<int:prediction_id>/", views.PredictionDetailView.as_view(), name="detail"),
+    path("<int:prediction_id>/feedback/", views.FeedbackView.as_view(), name="feedback"),
+]

@@ -2,6 +2,7 @@ import ipaddress
 import socket
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from clone_server.accounts.services import api_key_create
@@ -22,6 +23,13 @@ def _loopback_only_connect(sock, address):
         if not allowed:
             raise RuntimeError(f"Tests may not reach the network (tried {address!r}).")
     return _real_connect(sock, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    # Django's production hasher costs ~0.5 s per user here; tests create hundreds of users.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from predictions.models import Prediction
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "agent", "status", "confidence", "outcome", "model", "created_at"]
+    list_filter = ["status", "outcome", "model"]
+    search_fields = ["agent", "agent_input", "user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at", "usage", "candidates", "decay_applied"]

@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.db import models
+
+
+class PredictionStatus(models.TextChoices):
+    AUTO = "auto"
+    ESCALATED = "escalated"
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted"
+    EDITED = "edited"
+    REJECTED = "rejected"
+
+
+class Prediction(models.Model):
+    """One answer Clone predicted for an agent's prompt, kept with its raw confidence so the
+    calibration fitter can learn from the feedback it later receives."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    agent = models.CharField(max_length=200)
+    agent_input = models.TextField()
+    threshold = models.FloatField()
+    k = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=PredictionStatus.choices)
+    # Top candidate's calibrated and raw confidence; the full list is in ``candidates``.
+    confidence = models.FloatField()
+    raw_confidence = models.FloatField()
+    candidates = models.JSONField(default=list)
+    cited_facts = models.JSONField(default=list)
+    model = models.CharField(max_length=100)
+    usage = models.JSONField(default=dict)
+    latency_ms = models.PositiveIntegerField(default=0)
+    # NULL means "no feedback yet", which the partial index and the fitter rely on.
+    outcome = models.CharField(  # noqa: DJ001
+        max_length=16, choices=Outcome.choices, null=True, blank=True
+    )
+    actual_reply = models.TextField(blank=True, default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+    # The importance change actually applied to each cited fact by the current outcome, so a
+    # later flip takes back exactly that (see memories.decay).
+    decay_applied = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent"),
+            models.Index(fields=["user", "status", "-created_at"], name="prediction_user_status"),
+            models.Index(
+                fields=["user", "-created_at"],
+                name="prediction_user_labelled",
+                condition=models.Q(outcome__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold__gte=0, threshold__lte=1),
+                name="prediction_threshold_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent}: {self.agent_input[:40]}"

@@ -1,0 +1,103 @@
+"""Reads of the Prediction layer. Every selector takes the user and filters on it."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, QuerySet
+from rest_framework.exceptions import NotFound
+
+from memories.selectors import profile_get
+from predictions import metrics
+from predictions.calibration import IDENTITY, MAX_LABELS, label_for
+from predictions.models import Outcome, Prediction, PredictionStatus
+
+
+def prediction_list(
+    *,
+    user: AbstractBaseUser,
+    status: str | None = None,
+    outcome: str | None = None,
+    agent: str | None = None,
+) -> QuerySet[Prediction]:
+    """The user's predictions, newest first; ``outcome="none"`` selects unlabelled ones."""
+    queryset = Prediction.objects.filter(user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if outcome == "none":
+        queryset = queryset.filter(outcome__isnull=True)
+    elif outcome:
+        queryset = queryset.filter(outcome=outcome)
+    if agent:
+        queryset = queryset.filter(agent=agent)
+    return queryset.order_by("-created_at", "-id")
+
+
+def prediction_get(*, user: AbstractBaseUser, prediction_id: int) -> Prediction:
+    prediction = Prediction.objects.filter(user=user, pk=prediction_id).first()
+    if prediction is None:
+        raise NotFound("No such prediction.")
+    return prediction
+
+
+def calibration_training_set(
+    *, user: AbstractBaseUser, limit: int = MAX_LABELS
+) -> tuple[list[float], list[float]]:
+    """(raw confidence, label) of the user's ``limit`` most recently created labelled predictions."""
+    rows = (
+        Prediction.objects.filter(user=user, outcome__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("raw_confidence", "outcome")[:limit]
+    )
+    scores, labels = [], []
+    for raw, outcome in rows:
+        scores.append(raw)
+        labels.append(label_for(outcome))
+    return scores, labels
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
+    """Totals, acceptance, and how honest the confidence has been, over labelled predictions.
+
+    ``calibrated`` figures use the confidence the user was shown at prediction time.
+    """
+    by_status = {s: 0 for s in PredictionStatus.values}
+    by_outcome = {o: 0 for o in Outcome.values} | {"none": 0}
+    for status, outcome, count in (
+        Prediction.objects.filter(user=user)
+        .values_list("status", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        by_status[status] += count
+        by_outcome[outcome or "none"] += count
+
+    labelled = list(
+        Prediction.objects.filter(user=user, outcome__isnull=False).values_list(
+            "raw_confidence", "confidence", "outcome", "status"
+        )
+    )
+    raw = [r for r, _, _, _ in labelled]
+    calibrated = [c for _, c, _, _ in labelled]
+    labels = [label_for(o) for _, _, o, _ in labelled]
+    auto_labels = [label_for(o) for _, _, o, s in labelled if s == PredictionStatus.AUTO]
+    stored = profile_get(user=user).calibration
+    return {
+        "totals": {"all": sum(by_status.values()), "status": by_status, "outcome": by_outcome},
+        "labelled": len(labelled),
+        "acceptance_rate": _mean(labels),
+        "auto_precision": _mean(auto_labels),
+        "calibration": stored or IDENTITY.as_dict(),
+        "brier": {
+            "raw": metrics.brier(probs=raw, labels=labels),
+            "calibrated": metrics.brier(probs=calibrated, labels=labels),
+        },
+        "ece": {
+            "raw": metrics.ece(probs=raw, labels=labels),
+            "calibrated": metrics.ece(probs=calibrated, labels=labels),
+        },
+        "reliability": metrics.reliability(probs=calibrated, labels=labels),
+    }

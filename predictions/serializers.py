@@ -1,0 +1,130 @@
+from rest_framework import serializers
+
+from predictions.models import Outcome, Prediction, PredictionStatus
+
+MAX_BATCH_ITEMS = 100
+
+
+class PredictItemInput(serializers.Serializer):
+    agent = serializers.CharField(max_length=200)
+    agent_input = serializers.CharField(max_length=20000, trim_whitespace=False)
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
+    k = serializers.IntegerField(min_value=1, max_value=10, default=3)
+
+    def validate_agent_input(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        if "\x00" in value:
+            raise serializers.ValidationError("NUL characters are not allowed.")
+        return value
+
+
+class PredictInput(PredictItemInput):
+    model = serializers.CharField(max_length=100, required=False, allow_null=True)
+
+
+class BatchInput(serializers.Serializer):
+    items = PredictItemInput(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    model = serializers.CharField(max_length=100, required=False, allow_null=True)
+
+
+class FeedbackInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    actual_reply = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        if attrs["outcome"] != Outcome.ACCEPTED and not attrs["actual_reply"].strip():
+            raise serializers.ValidationError(
+                {"actual_reply": "Required (non-empty) when the outcome is edited or rejected."}
+            )
+        if "\x00" in attrs["actual_reply"]:
+            raise serializers.ValidationError({"actual_reply": "NUL characters are not allowed."})
+        return attrs
+
+
+class ListFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PredictionStatus.choices, required=False)
+    outcome = serializers.ChoiceField(choices=[*Outcome.values, "none"], required=False)
+    agent = serializers.CharField(max_length=200, required=False)
+
+
+class CandidateOutput(serializers.Serializer):
+    text = serializers.CharField()
+    reasoning = serializers.CharField()
+    confidence = serializers.FloatField()
+    raw_confidence = serializers.FloatField()
+    cited_facts = serializers.ListField(child=serializers.IntegerField())
+
+
+class PredictionOutput(serializers.ModelSerializer):
+    candidates = CandidateOutput(many=True)
+    cited_facts = serializers.ListField(child=serializers.IntegerField())
+    usage = serializers.DictField(child=serializers.IntegerField())
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "status",
+            "confidence",
+            "raw_confidence",
+            "candidates",
+            "cited_facts",
+            "threshold",
+            "k",
+            "agent",
+            "agent_input",
+            "model",
+            "usage",
+            "latency_ms",
+            "outcome",
+            "actual_reply",
+            "feedback_at",
+            "created_at",
+        ]
+
+
+class ErrorItemOutput(serializers.Serializer):
+    error = serializers.DictField()
+
+
+class BatchOutput(serializers.Serializer):
+    results = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="In item order: a prediction (as from predict/) or {'error': {...}}.",
+    )
+
+
+class CalibrationOutput(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["platt", "identity"])
+    a = serializers.FloatField()
+    b = serializers.FloatField()
+    n = serializers.IntegerField()
+    fitted_at = serializers.DateTimeField(allow_null=True)
+
+
+class PairOutput(serializers.Serializer):
+    raw = serializers.FloatField(allow_null=True)
+    calibrated = serializers.FloatField(allow_null=True)
+
+
+class ReliabilityBinOutput(serializers.Serializer):
+    bin = serializers.IntegerField()
+    lower = serializers.FloatField()
+    upper = serializers.FloatField()
+    count = serializers.IntegerField()
+    mean_confidence = serializers.FloatField(allow_null=True)
+    mean_label = serializers.FloatField(allow_null=True)
+
+
+class StatsOutput(serializers.Serializer):
+    totals = serializers.DictField()
+    labelled = serializers.IntegerField()
+    acceptance_rate = serializers.FloatField(allow_null=True)
+    auto_precision = serializers.FloatField(allow_null=True)
+    calibration = CalibrationOutput()
+    brier = PairOutput()
+    ece = PairOutput()
+    reliability = ReliabilityBinOutput(many=True)

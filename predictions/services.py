@@ -1,0 +1,322 @@
+"""Writes of the Prediction layer: predict, batch predict, feedback."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections, transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+
+from clone_server.errors import ApiError, error_body
+from memories import decay
+from memories.selectors import context_bundle, profile_get, relevant_replies
+from memories.services import profile_calibration_set
+from predictions import llm, local, prompts, selectors
+from predictions.calibration import Calibration, platt_fit
+from predictions.models import Outcome, Prediction, PredictionStatus
+
+LOCAL_MODEL = "local"
+
+
+@dataclass(frozen=True)
+class PredictItem:
+    agent: str
+    agent_input: str
+    threshold: float = 0.8
+    k: int = 3
+
+
+@dataclass
+class Answer:
+    """What a provider answered: candidates best first, with raw confidences."""
+
+    candidates: list[dict[str, Any]]
+    model: str
+    usage: dict[str, int] = field(default_factory=dict)
+    latency_ms: int = 0
+
+
+def _model_for_request(model: str | None) -> str:
+    # The allow-list is checked whatever the provider, so a bad name never passes silently.
+    resolved = llm.resolve_model(model)
+    return LOCAL_MODEL if llm.active_provider() == "local" else resolved
+
+
+def _relevant_limit() -> int:
+    if llm.active_provider() == "local":
+        return getattr(settings, "CLONE_LOCAL_NEIGHBOURS", 30)
+    return getattr(settings, "CLONE_RELEVANT_LIMIT", 10)
+
+
+def _answer_with_model(
+    *,
+    relevant: list[dict],
+    item: PredictItem,
+    model: str,
+    shared: str,
+    deadline: float | None = None,
+) -> Answer:
+    result = llm.structured_call(
+        system=prompts.SYSTEM_PROMPT,
+        cached_context=shared,
+        messages=[
+            {
+                "role": "user",
+                "content": prompts.question_message(
+                    agent=item.agent, agent_input=item.agent_input, relevant=relevant, k=item.k
+                ),
+            }
+        ],
+        schema=prompts.answer_schema(item.k),
+        tool_name="predict_replies",
+        tool_description="Return the person's most likely replies, best first.",
+        model=model,
+        deadline=deadline,
+    )
+    candidates = [
+        {
+            "text": c["text"],
+            "reasoning": c["reasoning"],
+            "raw_confidence": float(c["confidence"]),
+            "cited_facts": list(c["cited_facts"]),
+        }
+        for c in result.data["candidates"][: item.k]
+    ]
+    return Answer(candidates, result.model, result.usage.as_dict(), result.latency_ms)
+
+
+def _answer_locally(*, bundle: dict[str, Any], relevant: list[dict], item: PredictItem) -> Answer:
+    started = time.perf_counter()
+    found = local.replies_predict(
+        agent=item.agent,
+        agent_input=item.agent_input,
+        relevant=relevant,
+        facts=bundle["facts"],
+        k=item.k,
+    )
+    candidates = [
+        {
+            "text": c.text,
+            "reasoning": c.reasoning,
+            "raw_confidence": float(c.confidence),
+            "cited_facts": list(c.cited_facts),
+        }
+        for c in found
+    ]
+    latency = int((time.perf_counter() - started) * 1000)
+    return Answer(candidates, LOCAL_MODEL, {"input_tokens": 0, "output_tokens": 0}, latency)
+
+
+def _answer(
+    *,
+    bundle: dict[str, Any],
+    relevant: list[dict],
+    item: PredictItem,
+    model: str,
+    shared: str,
+    deadline: float | None = None,
+) -> Answer:
+    if model == LOCAL_MODEL:
+        return _answer_locally(bundle=bundle, relevant=relevant, item=item)
+    return _answer_with_model(
+        relevant=relevant, item=item, model=model, shared=shared, deadline=deadline
+    )
+
+
+def _prediction_build(
+    *,
+    user: AbstractBaseUser,
+    item: PredictItem,
+    answer: Answer,
+    calibration: Calibration,
+    known_fact_ids: set[int],
+) -> Prediction:
+    """Calibrate every candidate, rank by calibrated confidence, decide auto vs escalated."""
+    candidates = []
+    for candidate in answer.candidates:
+        raw = min(1.0, max(0.0, candidate["raw_confidence"]))
+        candidates.append(
+            {
+                "text": candidate["text"],
+                "reasoning": candidate["reasoning"],
+                "confidence": calibration.apply(raw),
+                "raw_confidence": raw,
+                # Ids the provider made up, or another user's, are dropped, never trusted.
+                "cited_facts": [
+                    i for i in dict.fromkeys(candidate["cited_facts"]) if i in known_fact_ids
+                ],
+            }
+        )
+    # Stable: equal calibrated confidences keep the provider's order (then raw as tie-break).
+    candidates.sort(key=lambda c: (-c["confidence"], -c["raw_confidence"]))
+    top = candidates[0] if candidates else None
+    confidence = top["confidence"] if top else 0.0
+    return Prediction(
+        user=user,
+        agent=item.agent,
+        agent_input=item.agent_input,
+        threshold=item.threshold,
+        k=item.k,
+        status=(
+            PredictionStatus.AUTO
+            if top is not None and confidence >= item.threshold
+            else PredictionStatus.ESCALATED
+        ),
+        confidence=confidence,
+        raw_confidence=top["raw_confidence"] if top else 0.0,
+        candidates=candidates,
+        cited_facts=top["cited_facts"] if top else [],
+        model=answer.model,
+        usage=answer.usage,
+        latency_ms=answer.latency_ms,
+    )
+
+
+def prediction_create(
+    *,
+    user: AbstractBaseUser,
+    agent: str,
+    agent_input: str,
+    threshold: float = 0.8,
+    k: int = 3,
+    model: str | None = None,
+) -> Prediction:
+    """Predict the user's reply to one agent prompt and store it.
+
+    The provider is called outside any transaction; the row is written only once the answer is
+    complete, so a provider failure leaves nothing behind.
+    """
+    resolved = _model_for_request(model)
+    item = PredictItem(agent=agent, agent_input=agent_input, threshold=threshold, k=k)
+    bundle = context_bundle(user=user, agent_input=agent_input, relevant_limit=_relevant_limit())
+    calibration = Calibration.from_dict(profile_get(user=user).calibration)
+    shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
+    answer = _answer(
+        bundle=bundle, relevant=bundle["relevant"], item=item, model=resolved, shared=shared
+    )
+    prediction = _prediction_build(
+        user=user,
+        item=item,
+        answer=answer,
+        calibration=calibration,
+        known_fact_ids={f["id"] for f in bundle["facts"]},
+    )
+    prediction.save()
+    return prediction
+
+
+def _in_worker(fn, /, **kwargs):
+    """Run in a pool thread; such threads must never keep a database connection open."""
+    try:
+        return fn(**kwargs)
+    except ApiError as exc:
+        return exc
+    finally:
+        connections.close_all()
+
+
+def prediction_batch_create(
+    *, user: AbstractBaseUser, items: list[PredictItem], model: str | None = None
+) -> list[Prediction | dict[str, Any]]:
+    """Predict up to 100 prompts that share one context bundle.
+
+    The bundle (and every item's relevant past replies) is read once, with a number of queries
+    that does not depend on ``len(items)``; model calls run concurrently in a bounded pool with
+    the shared context marked for prompt caching. Results are in item order; an item whose call
+    failed is an error body, the others are stored predictions. ``llm_not_configured`` and
+    ``unsupported_model`` fail the whole request.
+    """
+    resolved = _model_for_request(model)
+    bundle = context_bundle(user=user, agent_input=None)
+    relevant_per_item = relevant_replies(
+        user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit()
+    )
+    calibration = Calibration.from_dict(profile_get(user=user).calibration)
+    known_fact_ids = {f["id"] for f in bundle["facts"]}
+    shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
+    # One time budget for the whole batch, so it ends inside the server's worker timeout; an
+    # item that runs out of time fails alone as llm_timeout.
+    deadline = time.monotonic() + llm.call_budget_s()
+
+    def answer_one(index: int) -> Answer:
+        return _answer(
+            bundle=bundle,
+            relevant=relevant_per_item[index],
+            item=items[index],
+            model=resolved,
+            shared=shared,
+            deadline=deadline,
+        )
+
+    if resolved == LOCAL_MODEL:
+        answers: list[Answer | ApiError] = [answer_one(i) for i in range(len(items))]
+    else:
+        workers = max(1, min(settings.CLONE_BATCH_CONCURRENCY, len(items)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clone-batch") as pool:
+            answers = list(pool.map(lambda i: _in_worker(answer_one, index=i), range(len(items))))
+        for answer in answers:
+            if isinstance(answer, llm.LLMNotConfigured | llm.UnsupportedModel):
+                raise answer
+
+    to_store: list[Prediction] = []
+    results: list[Prediction | dict[str, Any]] = []
+    for item, answer in zip(items, answers, strict=True):
+        if isinstance(answer, ApiError):
+            results.append(error_body(answer.code, str(answer.detail), answer.details))
+            continue
+        prediction = _prediction_build(
+            user=user,
+            item=item,
+            answer=answer,
+            calibration=calibration,
+            known_fact_ids=known_fact_ids,
+        )
+        to_store.append(prediction)
+        results.append(prediction)
+    Prediction.objects.bulk_create(to_store)
+    return results
+
+
+@transaction.atomic
+def prediction_feedback(
+    *, user: AbstractBaseUser, prediction_id: int, outcome: str, actual_reply: str = ""
+) -> Prediction:
+    """Record the person's verdict on a prediction and let Memory's decay learn from it.
+
+    Flip-aware and idempotent: the row is locked, the previous outcome's importance change is taken
+    back exactly and the new one applied; the same outcome again changes no importance.
+    Concurrent posts on one prediction serialise on the row lock, so none is applied twice.
+    """
+    prediction = Prediction.objects.select_for_update().filter(user=user, pk=prediction_id).first()
+    if prediction is None:
+        raise NotFound("No such prediction.")
+    if outcome != prediction.outcome:
+        prediction.decay_applied = decay.apply_outcome(
+            user=user,
+            fact_ids=list(prediction.cited_facts),
+            previous=prediction.outcome,
+            outcome=outcome,
+            applied=prediction.decay_applied or None,
+        )
+        prediction.outcome = outcome
+    if actual_reply or outcome == Outcome.ACCEPTED:
+        prediction.actual_reply = actual_reply
+    prediction.feedback_at = timezone.now()
+    prediction.save(update_fields=["outcome", "actual_reply", "feedback_at", "decay_applied"])
+    return prediction
+
+
+def calibration_refit(*, user: AbstractBaseUser) -> Calibration:
+    """Fit the user's Platt calibration on their most recent labels and store it on the profile.
+
+    One read and one small write; safe while predictions are being served (predict reads the
+    stored calibration on every call, so the new one takes effect at the next call).
+    """
+    scores, labels = selectors.calibration_training_set(user=user)
+    calibration = platt_fit(scores=scores, labels=labels)
+    profile_calibration_set(user=user, calibration=calibration.as_dict(fitted_at=timezone.now()))
+    return calibration

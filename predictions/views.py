@@ -1,0 +1,86 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from predictions import selectors, services
+from predictions.serializers import (
+    BatchInput,
+    BatchOutput,
+    FeedbackInput,
+    ListFilterInput,
+    PredictInput,
+    PredictionOutput,
+    StatsOutput,
+)
+
+
+class PredictView(APIView):
+    throttle_scope = "predict"
+
+    @extend_schema(request=PredictInput, responses={201: PredictionOutput})
+    def post(self, request):
+        payload = PredictInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        prediction = services.prediction_create(user=request.user, **payload.validated_data)
+        return Response(PredictionOutput(prediction).data, status=status.HTTP_201_CREATED)
+
+
+class PredictBatchView(APIView):
+    throttle_scope = "predict"
+
+    @extend_schema(request=BatchInput, responses={201: BatchOutput})
+    def post(self, request):
+        payload = BatchInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        items = [services.PredictItem(**item) for item in payload.validated_data["items"]]
+        results = services.prediction_batch_create(
+            user=request.user, items=items, model=payload.validated_data.get("model")
+        )
+        return Response(
+            {"results": [r if isinstance(r, dict) else PredictionOutput(r).data for r in results]},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PredictionListView(generics.ListAPIView):
+    serializer_class = PredictionOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=["auto", "escalated"]),
+            OpenApiParameter("outcome", str, enum=["accepted", "edited", "rejected", "none"]),
+            OpenApiParameter("agent", str),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = ListFilterInput(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.prediction_list(user=self.request.user, **filters.validated_data)
+
+
+class PredictionDetailView(APIView):
+    @extend_schema(responses={200: PredictionOutput})
+    def get(self, request, prediction_id: int):
+        prediction = selectors.prediction_get(user=request.user, prediction_id=prediction_id)
+        return Response(PredictionOutput(prediction).data)
+
+
+class FeedbackView(APIView):
+    @extend_schema(request=FeedbackInput, responses={200: PredictionOutput})
+    def post(self, request, prediction_id: int):
+        payload = FeedbackInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        prediction = services.prediction_feedback(
+            user=request.user, prediction_id=prediction_id, **payload.validated_data
+        )
+        return Response(PredictionOutput(prediction).data)
+
+
+class StatsView(APIView):
+    @extend_schema(responses={200: StatsOutput})
+    def get(self, request):
+        return Response(selectors.prediction_stats(user=request.user))

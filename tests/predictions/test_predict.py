@@ -1,0 +1,214 @@
+import math
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from memories.services import profile_calibration_set
+from predictions.models import Prediction
+from tests.fakes.anthropic import error_reply, tool_reply
+from tests.predictions.helpers import a_fact, candidates_answer, history_with_reply
+
+pytestmark = pytest.mark.django_db
+
+PREDICT = "predictions:predict"
+
+
+def _predict(api, **body):
+    return api.post(
+        reverse(PREDICT),
+        {"agent": "claude-code", "agent_input": "Run the test suite?", **body},
+        format="json",
+    )
+
+
+def test_confident_answer_is_auto_and_stored_with_usage(api, user, fake_anthropic):
+    fact = a_fact(user)
+    fake_anthropic.queue(
+        tool_reply(
+            candidates_answer(("yes", 0.9, [fact.id, 987654]), ("no", 0.1, [])),
+            usage={"input_tokens": 321, "output_tokens": 45},
+        )
+    )
+    response = _predict(api, threshold=0.8, k=2)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "auto"
+    assert body["confidence"] == pytest.approx(0.9)  # identity calibration below 5 labels
+    assert body["raw_confidence"] == pytest.approx(0.9)
+    assert [c["text"] for c in body["candidates"]] == ["yes", "no"]
+    assert body["cited_facts"] == [fact.id]  # the made-up id is dropped
+    assert body["usage"]["input_tokens"] == 321
+    assert body["usage"]["output_tokens"] == 45
+    assert body["model"] == "claude-sonnet-4-6"
+    stored = Prediction.objects.get(pk=body["id"], user=user)
+    assert stored.raw_confidence == pytest.approx(0.9)
+    assert stored.usage["input_tokens"] == 321
+    assert stored.cited_facts == [fact.id]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "status"),
+    [(0.69, "auto"), (0.7, "auto"), (0.71, "escalated")],
+    ids=["below", "equal", "above"],
+)
+def test_status_compares_calibrated_top_with_threshold(api, fake_anthropic, threshold, status):
+    fake_anthropic.queue(tool_reply(candidates_answer(("yes", 0.7, []))))
+    response = _predict(api, threshold=threshold)
+    assert response.status_code == 201
+    assert response.json()["status"] == status
+
+
+def test_user_calibration_is_applied_to_every_candidate_and_reorders(api, user, fake_anthropic):
+    profile_calibration_set(
+        user=user, calibration={"method": "platt", "a": 4.0, "b": -2.0, "n": 50, "fitted_at": None}
+    )
+    fake_anthropic.queue(tool_reply(candidates_answer(("maybe", 0.3, []), ("yes", 0.6, []))))
+    body = _predict(api, threshold=0.5, k=2).json()
+
+    def sigmoid(x):
+        return 1 / (1 + math.exp(-x))
+
+    assert [c["text"] for c in body["candidates"]] == ["yes", "maybe"]
+    assert body["candidates"][0]["confidence"] == pytest.approx(sigmoid(4 * 0.6 - 2))
+    assert body["candidates"][1]["confidence"] == pytest.approx(sigmoid(4 * 0.3 - 2))
+    assert body["confidence"] == pytest.approx(sigmoid(0.4))
+    assert body["raw_confidence"] == pytest.approx(0.6)
+    assert body["status"] == "auto"
+
+
+def test_the_request_carries_relevant_past_replies(api, user, fake_anthropic):
+    history_with_reply(
+        user, prompt="Should I run the whole test suite now?", reply="yes, all of it"
+    )
+    fake_anthropic.queue(tool_reply(candidates_answer(("yes, all of it", 0.8, []))))
+    assert _predict(api).status_code == 201
+    sent = str(fake_anthropic.requests[0])
+    assert "yes, all of it" in sent
+    assert "Should I run the whole test suite now?" in sent
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "code"),
+    [
+        (error_reply(401, error_type="authentication_error"), 502, "llm_auth_failed"),
+        (error_reply(429, headers={"retry-after": "30"}), 503, "llm_rate_limited"),
+        (error_reply(500), 502, "llm_unavailable"),
+        (error_reply(529, error_type="overloaded_error"), 502, "llm_unavailable"),
+    ],
+    ids=["401", "429", "500", "529"],
+)
+def test_provider_failures_map_to_clear_errors_and_store_nothing(
+    api, fake_anthropic, settings, reply, status, code
+):
+    settings.CLONE_LLM_MAX_RETRIES = 0
+    fake_anthropic.respond_with(lambda request: reply)
+    response = _predict(api)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    if code == "llm_rate_limited":
+        assert response["Retry-After"] == "30"
+    assert Prediction.objects.count() == 0
+
+
+def test_invalid_model_output_twice_is_bad_output_and_stores_nothing(api, fake_anthropic):
+    fake_anthropic.respond_with(lambda request: tool_reply({"candidates": "not a list"}))
+    response = _predict(api)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "llm_bad_output"
+    assert Prediction.objects.count() == 0
+
+
+def test_missing_key_is_not_configured(api, settings):
+    settings.CLONE_LLM_PROVIDER = "anthropic"
+    settings.ANTHROPIC_API_KEY = ""
+    response = _predict(api)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "llm_not_configured"
+    assert Prediction.objects.count() == 0
+
+
+def test_model_outside_allow_list_is_rejected(api, fake_anthropic):
+    response = _predict(api, model="gpt-4")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unsupported_model"
+    assert fake_anthropic.calls == 0
+
+
+def test_chosen_model_is_used_and_reported(api, fake_anthropic):
+    fake_anthropic.queue(tool_reply(candidates_answer(("yes", 0.5, []))))
+    body = _predict(api, model="claude-haiku-4-5").json()
+    assert body["model"] == "claude-haiku-4-5"
+    assert fake_anthropic.requests[0]["model"] == "claude-haiku-4-5"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"agent_input": "Run tests?"},
+        {"agent": "claude-code"},
+        {"agent": "claude-code", "agent_input": "   "},
+        {"agent": "claude-code", "agent_input": "x", "threshold": 1.5},
+        {"agent": "claude-code", "agent_input": "x", "threshold": -0.1},
+        {"agent": "claude-code", "agent_input": "x", "threshold": "high"},
+        {"agent": "claude-code", "agent_input": "x", "k": 0},
+        {"agent": "claude-code", "agent_input": "x", "k": 11},
+        {"agent": "claude-code", "agent_input": "x", "k": 2.5},
+        {"agent": "a" * 201, "agent_input": "x"},
+        {"agent": "claude-code", "agent_input": "bad\x00byte"},
+        [],
+    ],
+    ids=[
+        "no-agent",
+        "no-input",
+        "blank-input",
+        "threshold-high",
+        "threshold-negative",
+        "threshold-text",
+        "k-zero",
+        "k-eleven",
+        "k-fraction",
+        "agent-too-long",
+        "nul-byte",
+        "array-body",
+    ],
+)
+def test_bad_predict_input_is_400_and_stores_nothing(api, fake_anthropic, body):
+    response = api.post(reverse(PREDICT), body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert fake_anthropic.calls == 0
+    assert Prediction.objects.count() == 0
+
+
+def test_predict_needs_credentials(anon_client):
+    response = anon_client.post(reverse(PREDICT), {"agent": "a", "agent_input": "b"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_local_provider_answers_from_history_without_a_key(api, user, settings):
+    settings.CLONE_LLM_PROVIDER = "local"
+    history_with_reply(user, prompt="Run the test suite?", reply="yes, run it", n=4)
+    body = _predict(api).json()
+    assert body["model"] == "local"
+    assert body["candidates"][0]["text"] == "yes, run it"
+    assert 0 < body["raw_confidence"] <= 1
+
+
+def _predict_queries(api, fake_anthropic) -> int:
+    fake_anthropic.queue(tool_reply(candidates_answer(("yes", 0.5, []))))
+    with CaptureQueriesContext(connection) as queries:
+        assert _predict(api).status_code == 201
+    return len(queries)
+
+
+def test_queries_per_predict_do_not_grow_with_memory(client_for, user, fake_anthropic):
+    api = client_for(user, "jwt")
+    _predict_queries(api, fake_anthropic)  # the first call creates the profile
+    small = _predict_queries(api, fake_anthropic)
+    for i in range(30):
+        a_fact(user, text=f"Fact number {i}")
+    history_with_reply(user, prompt="Run the test suite?", reply="yes", n=25)
+    assert _predict_queries(api, fake_anthropic) == small
