@@ -15,7 +15,12 @@ class ApiKeyOutput(serializers.ModelSerializer):
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
-    key = serializers.CharField(help_text="The secret. Shown once; store it now.")
+    """The new key with its secret, which exists only in this response (pass it as context)."""
+
+    key = serializers.SerializerMethodField(help_text="The secret. Shown once; store it now.")
 
     class Meta(ApiKeyOutput.Meta):
         fields = [*ApiKeyOutput.Meta.fields, "key"]
+
+    def get_key(self, api_key: ApiKey) -> str:
+        return self.context["key"]

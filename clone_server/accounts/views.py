@@ -59,9 +59,8 @@ class ApiKeyListCreateView(generics.ListAPIView):
         issued = api_key_create(
             user=request.user, name=payload.validated_data["name"], expires_at=expires_at
         )
-        output = ApiKeyCreatedOutput(issued.api_key).data
-        output["key"] = issued.key
-        return Response(output, status=status.HTTP_201_CREATED)
+        output = ApiKeyCreatedOutput(issued.api_key, context={"key": issued.key})
+        return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 class ApiKeyDetailView(APIView):
