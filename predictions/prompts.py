@@ -18,30 +18,33 @@ Rules:
 - Return the candidates best first, through the tool, and nothing else."""
 
 
-def answer_schema(k: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["candidates"],
-        "additionalProperties": False,
-        "properties": {
-            "candidates": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": k,
-                "items": {
-                    "type": "object",
-                    "required": ["text", "reasoning", "confidence", "cited_facts"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "text": {"type": "string", "minLength": 1, "maxLength": 4000},
-                        "reasoning": {"type": "string", "maxLength": 4000},
-                        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                        "cited_facts": {"type": "array", "items": {"type": "integer"}},
-                    },
+MAX_CANDIDATES = 10
+
+# One schema for every k: the tool definition heads the cached prompt prefix, so it must not vary
+# between the items of a batch. Extra candidates beyond k are simply dropped.
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["candidates"],
+    "additionalProperties": False,
+    "properties": {
+        "candidates": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_CANDIDATES,
+            "items": {
+                "type": "object",
+                "required": ["text", "reasoning", "confidence", "cited_facts"],
+                "additionalProperties": False,
+                "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": 4000},
+                    "reasoning": {"type": "string", "maxLength": 4000},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                    "cited_facts": {"type": "array", "items": {"type": "integer"}},
                 },
-            }
-        },
-    }
+            },
+        }
+    },
+}
 
 
 def shared_context(bundle: dict[str, Any]) -> str:

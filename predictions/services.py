@@ -71,7 +71,7 @@ def _answer_with_model(
                 ),
             }
         ],
-        schema=prompts.answer_schema(item.k),
+        schema=prompts.ANSWER_SCHEMA,
         tool_name="predict_replies",
         tool_description="Return the person's most likely replies, best first.",
         model=model,
