@@ -82,6 +82,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": env.cache_url("CLONE_CACHE_URL", default="locmemcache://clone"),
+    # Throttle counters must be shared by every worker: Redis in production
+    # (CLONE_THROTTLE_CACHE_URL, else CLONE_CACHE_URL); per-process memory for a first run.
+    "throttle": env.cache_url(
+        "CLONE_THROTTLE_CACHE_URL",
+        default=env.str("CLONE_CACHE_URL", default="") or "locmemcache://clone-throttle",
+    ),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -149,6 +155,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "clone_server.pagination.DefaultPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clone_server.errors.exception_handler",
+    # Per-user limits for the costly endpoint classes; a view opts in with `throttle_scope`.
+    "DEFAULT_THROTTLE_CLASSES": ["clone_server.throttling.UserScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "ingest": env.str("CLONE_THROTTLE_INGEST", default="600/min"),
         "predict": env.str("CLONE_THROTTLE_PREDICT", default="300/min"),

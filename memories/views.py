@@ -2,7 +2,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from memories import conf, promotion, selectors, services
@@ -128,7 +127,6 @@ class RawListView(generics.ListAPIView):
 
 
 class PromoteEpisodesView(APIView):
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "promote"
 
     @extend_schema(
@@ -150,7 +148,6 @@ class PromoteEpisodesView(APIView):
 
 
 class PromoteFactsView(APIView):
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "promote"
 
     @extend_schema(
