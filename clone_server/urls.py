@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/", include("clone_server.accounts.urls")),
+    path("api/account/", include("clone_server.accounts.account_urls")),
     path("api/recording/", include("recording.urls")),
     path("api/memory/", include("memories.urls")),
     path("api/predictions/", include("predictions.urls")),

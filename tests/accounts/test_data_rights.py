@@ -1,0 +1,330 @@
+"""Data rights: the export holds everything and no secret; the delete leaves nothing behind."""
+
+import json
+import threading
+
+import pytest
+from django.apps import apps
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from clone_server.accounts import data_rights
+from clone_server.accounts.data_rights import (
+    KEPT,
+    KEYS_LABEL,
+    account_data_delete,
+    user_owned_models,
+    user_rows,
+)
+from clone_server.accounts.models import ApiKey
+from memories.models import SemanticMemory
+from recording.services import event_ingest
+from tests.factories import event
+from tests.recording.helpers import error_of
+from tests.world import build_world, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def worlds(user, other_user, fake_anthropic):
+    return build_world(user, fake_anthropic, marker="ALICEMARK"), build_world(
+        other_user, fake_anthropic, marker="BOBMARK"
+    )
+
+
+def _keyed(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_CLONE_API_KEY=key)
+    return client
+
+
+def _export(client: APIClient) -> tuple[object, dict]:
+    response = client.get(reverse("account:export"))
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    raw = b"".join(response.streaming_content)
+    return response, json.loads(raw)
+
+
+# --- Export -------------------------------------------------------------------------------------
+
+
+def test_export_holds_every_tier_of_the_callers_data_and_nothing_of_anyone_else(api, user, worlds):
+    alice, _ = worlds
+    response, body = _export(api)
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"].startswith('attachment; filename="clone-export-')
+    assert body["format"] == "clone-export/1"
+    assert body["user"]["username"] == "alice"
+    assert body["user"]["date_joined"]
+
+    assert [s["external_id"] for s in body["sessions"]] == [alice.session_id]
+    assert {e["event_id"] for e in body["events"]} == set(alice.event_ids)
+    assert {e["session_external_id"] for e in body["events"]} == {alice.session_id}
+    note = next(e for e in body["events"] if e["kind"] == "note")
+    assert note["payload"] == {"text": "ALICEMARK keeps secrets in the vault"}
+
+    memory = body["memory"]
+    assert memory["profile"]["body"] == "ALICEMARK is a careful engineer."
+    assert memory["profile"]["calibration"] == {"a": 1.5, "b": -0.25, "n": 7}
+    facts = {f["id"]: f for f in memory["facts"]}
+    assert set(facts) == set(alice.fact_ids)
+    stated, derived = alice.fact_ids
+    assert facts[derived]["source_episode_ids"] == [alice.episode_id]
+    assert facts[stated]["source_episode_ids"] == []
+    assert [e["id"] for e in memory["episodes"]] == [alice.episode_id]
+    assert len(memory["raw"]) == 3
+    assert "search" not in memory["raw"][0]
+
+    [prediction] = body["predictions"]
+    assert prediction["id"] == alice.prediction_id
+    assert prediction["outcome"] == "edited"
+    assert prediction["actual_reply"] == "ALICEMARK later"
+    assert prediction["raw_confidence"] == 0.9
+    assert prediction["cited_facts"] == [derived]
+    assert prediction["decay_applied"]
+
+    keys = {k["name"] for k in body["api_keys"]}
+    assert "ALICEMARK laptop" in keys
+    for key in body["api_keys"]:
+        assert {"prefix", "created_at", "expires_at", "last_used_at", "revoked_at"} <= set(key)
+        assert "hashed_key" not in key
+    assert len(body["refresh_tokens"]) >= 2
+    assert any(t["blacklisted_at"] for t in body["refresh_tokens"])
+
+    text = json.dumps(body)
+    assert "BOBMARK" not in text
+    for row in body["events"] + memory["facts"] + body["predictions"]:
+        assert "user_id" not in row
+
+
+def test_export_never_contains_a_secret(user, worlds):
+    alice, _ = worlds
+    response = _keyed(alice.api_key).get(reverse("account:export"))
+    raw = b"".join(response.streaming_content).decode()
+    hashed = ApiKey.objects.get(pk=alice.api_key_id).hashed_key
+    assert alice.api_key not in raw
+    assert hashed not in raw
+    assert "hashed_key" not in raw
+    assert alice.refresh not in raw and alice.used_refresh not in raw
+    assert '"token"' not in raw
+
+
+def test_export_of_a_new_account_is_valid_and_empty(api):
+    _, body = _export(api)
+    assert body["sessions"] == body["events"] == body["predictions"] == []
+    assert body["memory"] == {"profile": None, "facts": [], "episodes": [], "raw": []}
+
+
+def test_export_covers_every_user_owned_table(api, user, worlds):
+    """A table added later with a user link lands in ``other``: nothing can be missed."""
+    _, body = _export(api)
+    named = {
+        "recording.RecordingSession",
+        "recording.Event",
+        "memories.UserProfile",
+        "memories.SemanticMemory",
+        "memories.EpisodicMemory",
+        "memories.RawMemory",
+        "predictions.Prediction",
+        "accounts.ApiKey",
+        "token_blacklist.OutstandingToken",
+    }
+    labels = {m._meta.label for m in user_owned_models()}
+    assert named <= labels
+    assert set(body["other"]) == labels - named
+
+
+def test_export_streams_in_bounded_chunks_with_constant_queries(api, user, worlds, monkeypatch):
+    """Small chunks exercise every chunk boundary; the query count does not grow with rows."""
+    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(data_rights, "_FLUSH_CHARS", 100)
+    alice, _ = worlds
+    event_ingest(user=user, events=[event("note", session_id="bulk") for _ in range(9)])
+    response = api.get(reverse("account:export"))
+    pieces = list(response.streaming_content)
+    assert len(pieces) > 5  # written out piece by piece, not built whole
+    body = json.loads(b"".join(pieces))
+    assert len(body["events"]) == 12
+    derived = alice.fact_ids[1]
+    assert next(f for f in body["memory"]["facts"] if f["id"] == derived)["source_episode_ids"] == [
+        alice.episode_id
+    ]
+
+    def queries_for_export() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            b"".join(api.get(reverse("account:export")).streaming_content)
+        return len(ctx.captured_queries)
+
+    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 1000)
+    before = queries_for_export()
+    event_ingest(user=user, events=[event("note", session_id="bulk2") for _ in range(50)])
+    for n in range(20):
+        SemanticMemory.objects.create(user=user, text=f"fact {n}")
+    assert queries_for_export() == before
+
+
+# --- Delete -------------------------------------------------------------------------------------
+
+
+def _referencing_rows(pks: dict[type[models.Model], set]) -> dict[str, int]:
+    """Rows anywhere (auto-created tables included) whose foreign key points at one of ``pks``."""
+    found: dict[str, int] = {}
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.concrete_fields:
+            target = field.related_model if field.is_relation else None
+            if pks.get(target):
+                count = model._default_manager.filter(
+                    **{f"{field.attname}__in": pks[target]}
+                ).count()
+                if count:
+                    found[f"{model._meta.label}.{field.name}"] = count
+    return found
+
+
+def test_delete_leaves_nothing_of_the_caller_in_any_table_and_spares_others(
+    api, user, other_user, worlds
+):
+    bob_before = snapshot(other_user)
+    owned = user_owned_models()
+    assert len(owned) >= 9  # discovery works: the known tables at least
+    alice_pks = {m: set(user_rows(user=user, model=m).values_list("pk", flat=True)) for m in owned}
+    assert all(alice_pks[m] for m in owned if m._meta.label not in KEPT)  # the world is full
+
+    response = api.delete(reverse("account:data"))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["kept"] == sorted(
+        label for label in {*KEPT, KEYS_LABEL} if label in {m._meta.label for m in owned}
+    )
+    assert body["deleted"]["recording.Event"] == 3
+    assert body["deleted"]["memories.SemanticMemory"] == 2
+    assert body["deleted"]["memories.SemanticMemory_source_episodes"] == 1
+    assert body["deleted"]["predictions.Prediction"] == 1
+
+    for model in owned:
+        label = model._meta.label
+        left = user_rows(user=user, model=model).count()
+        if label in body["kept"]:
+            continue
+        assert left == 0, f"{label}: {left} rows of the caller left"
+    deleted_pks = {m: p for m, p in alice_pks.items() if m._meta.label not in body["kept"]}
+    assert _referencing_rows(deleted_pks) == {}
+    assert snapshot(other_user) == bob_before
+
+
+def test_kept_tables_are_only_credentials_and_audit():
+    """Nothing hides in the kept list: it names account and credential tables only."""
+    assert set(KEPT) | {KEYS_LABEL} == {
+        "auth.User_groups",
+        "auth.User_user_permissions",
+        "admin.LogEntry",
+        "token_blacklist.OutstandingToken",
+        "accounts.ApiKey",
+    }
+
+
+def test_after_delete_the_account_and_keys_still_work_and_start_fresh(user, worlds):
+    alice, _ = worlds
+    client = _keyed(alice.api_key)
+    assert client.delete(reverse("account:data")).status_code == 200
+    assert client.get(reverse("recording:sessions")).json()["results"] == []
+    # The same event ids are new again: nothing remembers them.
+    again = client.post(
+        reverse("recording:events"), event("note", id=alice.event_ids[2]), format="json"
+    )
+    assert again.status_code == 201
+    refreshed = APIClient().post(
+        reverse("accounts:token-refresh"), {"refresh": alice.refresh}, format="json"
+    )
+    assert refreshed.status_code == 200
+
+
+def test_a_revoked_refresh_token_stays_revoked_after_delete(user, worlds):
+    alice, _ = worlds
+    account_data_delete(user=user, include_keys=True)
+    response = APIClient().post(
+        reverse("accounts:token-refresh"), {"refresh": alice.used_refresh}, format="json"
+    )
+    assert response.status_code == 401
+
+
+def test_include_keys_deletes_the_keys_too(user, worlds):
+    alice, _ = worlds
+    client = _keyed(alice.api_key)
+    response = client.delete(reverse("account:data") + "?include_keys=1")
+    assert response.status_code == 200
+    assert response.json()["deleted"]["accounts.ApiKey"] == 1
+    assert KEYS_LABEL not in response.json()["kept"]
+    assert not ApiKey.objects.filter(user=user).exists()
+    assert client.get(reverse("recording:sessions")).status_code == 401
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "yes please"], ids=["word", "number", "phrase"])
+def test_bad_include_keys_is_400_and_deletes_nothing(api, user, worlds, value):
+    before = snapshot(user)
+    response = api.delete(reverse("account:data") + f"?include_keys={value}")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_request"
+    assert snapshot(user) == before
+
+
+def test_delete_is_all_or_nothing(user, worlds, monkeypatch):
+    before = snapshot(user)
+    real = data_rights._delete_all
+
+    def failing(queryset):
+        if queryset.model._meta.label == "recording.Event":
+            raise RuntimeError("disk full")
+        return real(queryset)
+
+    monkeypatch.setattr(data_rights, "_delete_all", failing)
+    with pytest.raises(RuntimeError):
+        account_data_delete(user=user)
+    assert snapshot(user) == before
+
+
+def test_delete_in_small_batches_removes_everything(user, worlds, monkeypatch):
+    """Tables that cascade are deleted in bounded batches; the batches add up."""
+    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 2)
+    event_ingest(user=user, events=[event("note", session_id=f"s{n % 3}") for n in range(7)])
+    result = account_data_delete(user=user)
+    assert result["deleted"]["recording.Event"] == 10
+    assert result["deleted"]["recording.RecordingSession"] == 4
+    for model in user_owned_models():
+        if model._meta.label not in result["kept"]:
+            assert not user_rows(user=user, model=model).exists()
+
+
+def test_account_endpoints_need_authentication(anon_client):
+    assert anon_client.get(reverse("account:export")).status_code == 401
+    assert anon_client.delete(reverse("account:data")).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_reads_one_snapshot_while_the_person_keeps_recording(user, monkeypatch):
+    """An event stored while the export is streaming is not half in it: the export reads the
+    database as it was when it started (REPEATABLE READ on Postgres)."""
+    monkeypatch.setattr(data_rights, "_FLUSH_CHARS", 1)
+    event_ingest(user=user, events=[event("note", id="before", session_id="s")])
+    pieces = data_rights.account_export(user=user)
+    seen = ""
+    while '"events"' not in seen:  # the sessions were read: the snapshot is taken
+        seen += next(pieces).decode()
+
+    def record_more():
+        try:
+            event_ingest(user=user, events=[event("note", id="during", session_id="s")])
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=record_more)
+    worker.start()
+    worker.join()
+    body = json.loads(seen + b"".join(pieces).decode())
+    assert [e["event_id"] for e in body["events"]] == ["before"]
+    assert body["sessions"][0]["event_count"] == 1
+    assert not connection.in_atomic_block  # the export's transaction ended with it
