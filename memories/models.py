@@ -168,17 +168,11 @@ class RawMemory(models.Model):
                 name="raw_user_in_reply_to",
                 condition=Q(kind="user_reply"),
             ),
-            # btree_gin lets the user id share the GIN index: one user's prompts only.
+            # btree_gin lets the user id share the GIN index: one user's answered prompts only.
             PostgresGinIndex(
                 fields=["user", "search"],
-                name="raw_prompt_search",
-                condition=Q(reply_text__isnull=False),
-            ),
-            PostgresGinIndex(
-                fields=["user", "prompt_text"],
-                name="raw_prompt_trgm",
-                opclasses=["int4_ops", "gin_trgm_ops"],
-                condition=Q(reply_text__isnull=False),
+                name="raw_answered_prompt_search",
+                condition=Q(kind="agent_prompt", reply_text__isnull=False),
             ),
         ]
 
