@@ -3,6 +3,7 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -89,7 +90,9 @@ def _answer_with_model(
     return Answer(candidates, result.model, result.usage.as_dict(), result.latency_ms)
 
 
-def _answer_locally(*, bundle: dict[str, Any], relevant: list[dict], item: PredictItem) -> Answer:
+def _answer_locally(
+    *, bundle: dict[str, Any], relevant: list[dict], item: PredictItem, now: datetime | None
+) -> Answer:
     started = time.perf_counter()
     found = local.replies_predict(
         agent=item.agent,
@@ -97,6 +100,7 @@ def _answer_locally(*, bundle: dict[str, Any], relevant: list[dict], item: Predi
         relevant=relevant,
         facts=bundle["facts"],
         k=item.k,
+        now=now,
     )
     candidates = [
         {
@@ -119,9 +123,10 @@ def _answer(
     model: str,
     shared: str,
     deadline: float | None = None,
+    now: datetime | None = None,
 ) -> Answer:
     if model == LOCAL_MODEL:
-        return _answer_locally(bundle=bundle, relevant=relevant, item=item)
+        return _answer_locally(bundle=bundle, relevant=relevant, item=item, now=now)
     return _answer_with_model(
         relevant=relevant, item=item, model=model, shared=shared, deadline=deadline
     )
@@ -184,11 +189,13 @@ def prediction_create(
     threshold: float = 0.8,
     k: int = 3,
     model: str | None = None,
+    now: datetime | None = None,
 ) -> Prediction:
     """Predict the user's reply to one agent prompt and store it.
 
     The provider is called outside any transaction; the row is written only once the answer is
-    complete, so a provider failure leaves nothing behind.
+    complete, so a provider failure leaves nothing behind. ``now`` is the moment the question is
+    asked (default: the present); a replay of past events passes the prompt's own time.
     """
     resolved = _model_for_request(model)
     item = PredictItem(agent=agent, agent_input=agent_input, threshold=threshold, k=k)
@@ -196,7 +203,12 @@ def prediction_create(
     calibration = Calibration.from_dict(profile_get(user=user).calibration)
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     answer = _answer(
-        bundle=bundle, relevant=bundle["relevant"], item=item, model=resolved, shared=shared
+        bundle=bundle,
+        relevant=bundle["relevant"],
+        item=item,
+        model=resolved,
+        shared=shared,
+        now=now,
     )
     prediction = _prediction_build(
         user=user,
