@@ -46,30 +46,47 @@ _RAW_COLUMNS = (
 )
 
 
+# Postgres array types of the columns, for the unnest() insert.
+_RAW_ARRAY_TYPES = (
+    "bigint[]",
+    "bigint[]",
+    "bigint[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "timestamptz[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "timestamptz[]",
+)
+
+
 def _raw_insert(rows: list[tuple]) -> list[tuple[int, str, str]]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows created, even when two
-    syncs of the same user race (the unique event link decides). ``search`` is computed in the
-    same statement on Postgres, from the prompt text."""
+    syncs of the same user race (the unique event link decides).
+
+    On Postgres the rows travel as one array per column through ``unnest`` (13 parameters
+    instead of 13 per row: client-side parameter merging of a 2,000-row VALUES list cost more
+    than the insert itself), and ``search`` is computed in the same statement.
+    """
     table = connection.ops.quote_name(RawMemory._meta.db_table)
-    prompt_index = _RAW_COLUMNS.index("prompt_text")
+    columns = ", ".join(_RAW_COLUMNS)
+    returning = "ON CONFLICT (event_id) DO NOTHING RETURNING id, kind, event_key"
     if connection.vendor == "postgresql":
-        columns = (*_RAW_COLUMNS, "search")
-        placeholder = (
-            "(" + ", ".join(["%s"] * len(_RAW_COLUMNS)) + ", to_tsvector('english'::regconfig, %s))"
+        arrays = ", ".join(f"%s::{kind}" for kind in _RAW_ARRAY_TYPES)
+        sql = (
+            f"INSERT INTO {table} ({columns}, search) "
+            f"SELECT u.*, to_tsvector('english'::regconfig, u.prompt_text) "
+            f"FROM unnest({arrays}) AS u({columns}) {returning}"
         )
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
     else:
-        columns = _RAW_COLUMNS
         placeholder = "(" + ", ".join(["%s"] * len(_RAW_COLUMNS)) + ")"
-    params: list[Any] = []
-    for row in rows:
-        params.extend(row)
-        if connection.vendor == "postgresql":
-            params.append(row[prompt_index])
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES {', '.join([placeholder] * len(rows))} "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING id, kind, event_key"
-    )
+        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(rows))} "
+        sql += returning
+        params = [value for row in rows for value in row]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
