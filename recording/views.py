@@ -1,11 +1,12 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clone_server.errors import MalformedJson
+from clone_server.errors import ApiError, MalformedJson
+from clone_server.openapi import ErrorResponse
 from recording.selectors import session_events, session_list
 from recording.serializers import EventOutput, IngestOutput, SessionOutput
 from recording.services import InvalidEvents, TooManyEvents, event_ingest
@@ -17,7 +18,11 @@ class EventIngestView(APIView):
 
     @extend_schema(
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={201: IngestOutput, 200: IngestOutput},
+        responses={
+            201: IngestOutput,
+            200: IngestOutput,
+            411: OpenApiResponse(ErrorResponse, description="A chunked body without a length."),
+        },
         description=(
             "One CloneEvent, or an array of up to 1,000. All-or-nothing: if any event is "
             "invalid, nothing is stored and the error names each item and JSON path. Idempotent "
@@ -41,7 +46,13 @@ class EventIngestView(APIView):
     def post(self, request):
         data = request.data
         if request.stream is None:
-            # DRF hands an empty body to no parser and calls it {}; it is not an event.
+            # DRF hands a body without Content-Length to no parser and calls it {}.
+            if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+                raise ApiError(
+                    "Send the body with a Content-Length; chunked uploads are not supported.",
+                    code="length_required",
+                    status_code=status.HTTP_411_LENGTH_REQUIRED,
+                )
             raise MalformedJson("The request body is empty; send one event or an array.")
         events = data if isinstance(data, list) else [data]
         if not isinstance(data, list | dict):

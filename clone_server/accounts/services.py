@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -16,6 +16,7 @@ KEY_PREFIX = "clone_"
 _PREFIX_CHARS = 8
 # Keys are 256-bit random secrets, so a fast hash is safe (no need for a slow password hasher).
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+_CREATE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,26 @@ def _hash(key: str) -> str:
 def api_key_create(
     *, user: AbstractBaseUser, name: str, expires_at: datetime | None = None
 ) -> IssuedKey:
-    """Create a key for ``user``; the plain key is in the result and is never stored."""
-    lookup = secrets.token_hex(_PREFIX_CHARS // 2)
-    key = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(
-        user=user, name=name, prefix=lookup, hashed_key=_hash(key), expires_at=expires_at
-    )
-    return IssuedKey(api_key=api_key, key=key)
+    """Create a key for ``user``; the plain key is in the result and is never stored.
+    A lookup prefix that collides with an existing key's (32 random bits) is drawn again."""
+    for attempt in range(_CREATE_ATTEMPTS):
+        lookup = secrets.token_hex(_PREFIX_CHARS // 2)
+        key = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    user=user,
+                    name=name,
+                    prefix=lookup,
+                    hashed_key=_hash(key),
+                    expires_at=expires_at,
+                )
+        except IntegrityError:
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise
+            continue
+        return IssuedKey(api_key=api_key, key=key)
+    raise AssertionError("unreachable")
 
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:

@@ -237,3 +237,14 @@ def test_key_lists_are_a_constant_number_of_queries(api, user, django_assert_num
     api.get(reverse("accounts:api-keys"))
     with django_assert_num_queries(3):  # authentication, count, page
         api.get(reverse("accounts:api-keys"))
+
+
+def test_a_colliding_lookup_prefix_is_drawn_again(user, monkeypatch):
+    from clone_server.accounts import services
+
+    taken = api_key_create(user=user, name="first").api_key.prefix
+    draws = iter([taken, "0123abcd"])
+    monkeypatch.setattr(services.secrets, "token_hex", lambda n: next(draws))
+    issued = api_key_create(user=user, name="second")
+    assert issued.api_key.prefix == "0123abcd"
+    assert api_key_authenticate(key=issued.key).pk == issued.api_key.pk

@@ -466,3 +466,17 @@ def test_generic_insert_path_used_by_sqlite_stores_and_deduplicates_too(user):
 
 def test_ingest_url_is_where_the_readme_says():
     assert reverse("recording:events") == "/api/recording/events/"
+
+
+def test_chunked_body_without_content_length_is_411_length_required(api, user):
+    # DRF reads no body without a Content-Length; the caller must hear that, not "invalid".
+    response = api.generic(
+        "POST",
+        reverse("recording:events"),
+        data=b"",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    assert response.status_code == 411
+    assert error_of(response)["code"] == "length_required"
+    assert not Event.objects.filter(user=user).exists()
