@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Concat, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -119,6 +120,24 @@ def _replies_link(
     RawMemory.objects.filter(user=user, kind=EventKind.AGENT_PROMPT).filter(
         Q(id__in=prompt_ids) | Q(event_key__in=answered_keys)
     ).update(reply_text=Subquery(latest_reply))
+    if prompt_ids:
+        # Replies synced before their prompt read 'Replied: "..."'; now the agent is known.
+        agent = Subquery(
+            RawMemory.objects.filter(
+                user=OuterRef("user"),
+                kind=EventKind.AGENT_PROMPT,
+                event_key=OuterRef("in_reply_to"),
+            ).values("agent")[:1]
+        )
+        RawMemory.objects.filter(
+            user=user,
+            kind=EventKind.USER_REPLY,
+            agent="",
+            in_reply_to__in=RawMemory.objects.filter(id__in=prompt_ids).values("event_key"),
+        ).update(
+            agent=agent,
+            text=Concat(Value("Replied to "), agent, Substr("text", len("Replied") + 1)),
+        )
 
 
 @transaction.atomic

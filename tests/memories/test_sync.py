@@ -119,6 +119,8 @@ def test_reply_synced_before_its_prompt_is_linked_when_the_prompt_arrives(user):
     )
     raw_sync(user=user)
     assert RawMemory.objects.get(user=user, kind="agent_prompt").reply_text == "sure"
+    reply = RawMemory.objects.get(user=user, kind="user_reply")
+    assert (reply.agent, reply.text) == ("cursor", 'Replied to cursor: "sure"')
 
 
 def test_a_later_reply_to_the_same_prompt_wins(user):
@@ -169,8 +171,9 @@ def test_sync_chunk_queries_do_not_grow_with_chunk_size(user, settings, django_a
         prompts.append(event("agent_prompt", payload={"agent": "a", "text": f"q{i}"}))
     replies = [event("user_reply", payload={"text": "y", "in_reply_to": p["id"]}) for p in prompts]
     ingest(user, *prompts, *replies)
-    # select chunk, agent lookup, savepoint, insert, reply link, release, final empty select
-    with django_assert_num_queries(7):
+    # select chunk, agent lookup, savepoint, insert, prompt link, reply agents, release,
+    # final empty select
+    with django_assert_num_queries(8):
         assert raw_sync(user=user) == 60
 
 
