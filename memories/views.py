@@ -20,9 +20,10 @@ from memories.serializers import (
 )
 
 
-def _body(request) -> dict:
-    """An optional JSON object body: an empty body reads as {}."""
-    return request.data if request.data else {}
+def _body(request):
+    """An optional JSON object body: an empty body reads as {}; anything else sent (``null``,
+    an array) goes to the serializer as it is, which refuses what is not an object."""
+    return {} if request.stream is None else request.data
 
 
 def _profile_output(profile) -> dict:

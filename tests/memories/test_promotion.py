@@ -444,3 +444,45 @@ def test_promote_memory_command_runs_both_to_completion(user, other_user, settin
     assert RawMemory.objects.filter(user=other_user, episode__isnull=True).count() == 5
     call_command("promote_memory")
     assert not RawMemory.objects.filter(user=other_user, episode__isnull=True).exists()
+
+
+# --- Races ------------------------------------------------------------------------------------
+
+
+def test_a_group_already_taken_by_another_promotion_creates_no_episode(user):
+    _three_groups(user)
+    rows = list(
+        RawMemory.objects.filter(user=user, session__external_id="b")
+        .order_by("occurred_at")
+        .values("id", "session_id", "occurred_at")
+    )
+    answer = promotion._Answer({"title": "t", "summary": "s"}, "m", llm.Usage(), used_llm=True)
+    assert promotion._episode_store(user=user, group=rows, answer=answer) is not None
+    assert promotion._episode_store(user=user, group=rows, answer=answer) is None
+    assert EpisodicMemory.objects.filter(user=user).count() == 1
+
+
+def test_episodes_already_distilled_by_another_promotion_are_not_distilled_twice(user):
+    episode = _episode(user, 1)
+    answer = promotion._Answer(
+        {
+            "new": [
+                {
+                    "kind": "habit",
+                    "text": "Runs tests first.",
+                    "importance": 0.6,
+                    "tags": [],
+                    "source_episode_ids": [episode.id],
+                }
+            ],
+            "reinforce": [],
+        },
+        "m",
+        llm.Usage(),
+        used_llm=True,
+    )
+    first, second = promotion.FactPromotion(), promotion.FactPromotion()
+    promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=first)
+    promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=second)
+    assert (first.created, second.created) == (1, 0)
+    assert SemanticMemory.objects.filter(user=user).count() == 1
