@@ -139,7 +139,9 @@ _ANSWER_QUOTE = re.compile(
     r"(?:\s+with)?\s*:?\s*[\"“](?P<reply>[^\"”]+)[\"”]",
     re.IGNORECASE,
 )
-_ASKED_QUOTE = re.compile(r"\basked\s*:?\s*[\"“](?P<prompt>[^\"”]+)[\"”]", re.IGNORECASE)
+_ASKED_QUOTE = re.compile(r"\bask(?:s|ed)\s*:?\s*[\"“](?P<prompt>[^\"”]+)[\"”]", re.IGNORECASE)
+# "When cursor asks "Proceed?" they answer "apply it"." holds for that agent only.
+_ASKING_AGENT = re.compile(r"\b(?:when|if)\s+(?P<agent>[^\s\"“]+)\s+asks\b", re.IGNORECASE)
 _CHOICE = re.compile(r"([\w./@+-]+)\s+or\s+([\w./@+-]+)", re.IGNORECASE)
 
 
@@ -180,6 +182,11 @@ def _reply_bag(text: str) -> tuple[str, Counter, int]:
     normal = _norm(text)
     words = normal.split()
     return normal, Counter(words), len(words)
+
+
+def normal_form(text: str) -> str:
+    """:func:`predictions.judge.normalize`, cached and fast for ASCII: the same result."""
+    return _norm(text or "")
 
 
 def same_reply(a: str, b: str) -> bool:
@@ -242,39 +249,58 @@ def _bag(text: str) -> _Bag:
     return _Bag(frozenset(words), grams, math.sqrt(sum(c * c for c in grams.values())))
 
 
+def asking_sentence(text: str) -> str:
+    """The sentence of a prompt that asks: the last one ending in "?", else the last one."""
+    sentences = [s for s in _SENTENCE_END.split((text or "").strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return (asking or sentences or [""])[-1]
+
+
 @lru_cache(maxsize=16384)
 def _features(text: str) -> _Features:
     # Agents often wrap the question in context ("Done with api.ts. Proceed?"); the context is
     # shared by unrelated questions, so the asking sentence counts most.
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
-    asking = [s for s in sentences if s.rstrip().endswith("?")]
-    question = (asking or sentences or [""])[-1]
+    question = asking_sentence(text)
     whole = _bag(text)
     return _Features(whole, whole if question == text.strip() else _bag(question))
+
+
+def _jaccard(a: _Bag, b: _Bag) -> float:
+    if not a.terms or not b.terms:
+        return 0.0
+    return len(a.terms & b.terms) / len(a.terms | b.terms)
 
 
 def _bag_similarity(a: _Bag, b: _Bag) -> float:
     if not a.terms or not b.terms:
         return 0.0
-    jaccard = len(a.terms & b.terms) / len(a.terms | b.terms)
     if a.norm and b.norm:
         small, large = sorted((a.trigrams, b.trigrams), key=len)
         dot = sum(count * large.get(gram, 0) for gram, count in small.items())
         cosine = dot / (a.norm * b.norm)
     else:
         cosine = 0.0
-    return min(1.0, 0.6 * jaccard + 0.4 * cosine)
+    return min(1.0, 0.6 * _jaccard(a, b) + 0.4 * cosine)
 
 
-def _similarity(a: _Features, b: _Features) -> float:
+def _similarity(a: _Features, b: _Features, floor: float = 0.0) -> float:
+    if floor > 0:
+        # An upper bound from the cheap part (cosine <= 1): skip the trigrams when it can't reach.
+        bound = QUESTION_WEIGHT * (0.6 * _jaccard(a.question, b.question) + 0.4) + (
+            1 - QUESTION_WEIGHT
+        ) * (0.6 * _jaccard(a.whole, b.whole) + 0.4)
+        if bound < floor:
+            return 0.0
     return QUESTION_WEIGHT * _bag_similarity(a.question, b.question) + (
         1 - QUESTION_WEIGHT
     ) * _bag_similarity(a.whole, b.whole)
 
 
-def prompt_similarity(a: str, b: str) -> float:
-    """How much two prompts ask the same thing, in [0, 1] (1 for the same content words)."""
-    return _similarity(_features(a), _features(b))
+def prompt_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
+    """How much two prompts ask the same thing, in [0, 1] (1 for the same content words).
+    With ``floor``, any value below it may be returned as 0.0 (faster when only "is it at least
+    ``floor``?" matters)."""
+    return _similarity(_features(a), _features(b), floor)
 
 
 # --- the predictor ---------------------------------------------------------------------------
@@ -442,7 +468,7 @@ def _fact_days(text: str) -> set[int]:
 
 
 def _fact_reply(
-    fact: dict, agent_input: str, query: _Features, now: datetime | None
+    fact: dict, agent: str, agent_input: str, query: _Features, now: datetime | None
 ) -> tuple[str, float] | None:
     """(reply, similarity) when the fact states how this person answers this kind of question
     (and, for a fact limited to some weekdays, ``now`` is one of them)."""
@@ -454,6 +480,9 @@ def _fact_reply(
         return None
     answer = _ANSWER_QUOTE.search(text)
     if answer:
+        asking_agent = _ASKING_AGENT.search(text)
+        if asking_agent and asking_agent["agent"].casefold() != (agent or "").strip().casefold():
+            return None
         asked = _ASKED_QUOTE.search(text)
         topic = asked.group("prompt") if asked else _ANSWER_QUOTE.sub(" ", text)
         sim = _similarity(query, _features(topic))
@@ -534,7 +563,7 @@ def replies_predict(
             fact_id = int(fact["id"])
         except (KeyError, TypeError, ValueError):
             continue
-        found = _fact_reply(fact, agent_input or "", query, now)
+        found = _fact_reply(fact, agent, agent_input or "", query, now)
         importance = min(1.0, max(0.0, _number(fact.get("importance"))))
         # A fact decayed to zero importance has been contradicted: it supports nothing.
         if found and found[1] >= FACT_MIN_SIMILARITY and importance > 0:
