@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from predictions import local
+from predictions.judge import normalize
 from predictions.local import LocalCandidate, prompt_similarity, replies_predict
 
 # A Tuesday morning; the history below is placed relative to it.
@@ -369,6 +370,14 @@ def test_a_fact_limited_to_some_weekdays_applies_only_on_those_days():
     assert [c.text for c in on_thursday] == [c.text for c in without_now] == ["yes, push it"]
 
 
+def test_a_pattern_claimed_for_one_agent_applies_to_that_agent_only():
+    facts = [fact(3, 'When cursor asks "Proceed?" they answer "apply it".', kind="reply_pattern")]
+    to_cursor = predict([], facts=facts, agent="cursor", agent_input="Proceed?")
+    to_aider = predict([], facts=facts, agent="aider", agent_input="Proceed?")
+    assert [(c.text, c.cited_facts) for c in to_cursor] == [("apply it", [3])]
+    assert to_aider == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -390,6 +399,22 @@ def test_a_zero_importance_fact_adds_no_candidate():
 
 
 # --- properties and speed -------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_the_fast_normal_form_is_the_judges_normalisation(text):
+    assert local.normal_form(text) == normalize(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=st.text(max_size=60), b=st.text(max_size=60), floor=st.floats(0, 1))
+def test_a_similarity_floor_only_zeroes_values_below_it(a, b, floor):
+    exact = prompt_similarity(a, b)
+    floored = prompt_similarity(a, b, floor=floor)
+    assert 0.0 <= exact <= 1.0 + 1e-9
+    assert floored == exact or (floored == 0.0 and exact < floor)
+
 
 _prompts = st.sampled_from(
     ["Run the test suite?", "Run the tests?", "npm or pnpm?", "Commit these changes?", "Deploy?"]
