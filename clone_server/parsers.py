@@ -4,9 +4,12 @@ import json
 from typing import Any
 
 from django.conf import settings
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 
 from clone_server.errors import MalformedJson, PayloadTooLarge
+
+# Oversized bodies up to this multiple of the limit are read and dropped before answering 413.
+_DRAIN_FACTOR = 4
 
 
 def _reject_constant(name: str) -> None:
@@ -33,23 +36,47 @@ def check_json_depth(value: Any, limit: int) -> None:
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-class LimitedJSONParser(JSONParser):
-    """Reads at most ``CLONE_MAX_BODY_BYTES`` (DRF reads the stream itself, so Django's own limit
-    never fires), rejects NaN/Infinity (also as overflowing numbers like 1e400), invalid UTF-8
-    and overly deep nesting with clear errors."""
+def _drain(stream, remaining: int, limit: int) -> None:
+    """Read and drop the rest of a body that is somewhat too large, so a client that sends the
+    whole body before reading gets the 413 instead of a broken pipe. A body far over the limit
+    is not read: the connection is dropped instead."""
+    if stream is None or remaining > _DRAIN_FACTOR * limit:
+        return
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 64 * 1024))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
+class LimitedJSONParser(BaseParser):
+    """Reads at most ``CLONE_MAX_BODY_BYTES``, rejects NaN/Infinity (also as overflowing numbers
+    like 1e400), invalid UTF-8 and overly deep nesting with clear errors.
+
+    Not a ``JSONParser`` subclass on purpose: DRF buffers the whole body through
+    ``request.body`` for those before parsing, so the limit would fire as Django's
+    ``RequestDataTooBig`` without the body being drained, and the client, still sending, would
+    get a broken pipe instead of the 413."""
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.CLONE_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        declared_text = request.META.get("CONTENT_LENGTH") if request is not None else None
         try:
-            if declared and int(declared) > limit:
-                raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            declared = int(declared_text) if declared_text else None
         except ValueError:
             raise MalformedJson("Content-Length is not a number.") from None
+        too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if declared is not None and declared > limit:
+            _drain(stream, declared, limit)
+            raise too_large
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            if declared is not None:
+                _drain(stream, declared - len(raw), limit)
+            raise too_large
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -151,3 +151,11 @@ def test_depth_check_counts_objects_and_arrays_alike():
     check_json_depth({"a": [{"b": 1}]}, 3)
     with pytest.raises(MalformedJson):
         check_json_depth({"a": [{"b": []}]}, 3)
+
+
+def test_json_bodies_are_read_from_the_stream_not_buffered_by_django(api, settings):
+    # Were DRF to buffer the body through request.body (it does for JSONParser subclasses),
+    # Django's own limit would fire first and an oversized upload would see a broken pipe.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    response = api.post(reverse("recording:events"), [], format="json")
+    assert response.status_code == 200
