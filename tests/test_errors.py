@@ -159,3 +159,19 @@ def test_json_bodies_are_read_from_the_stream_not_buffered_by_django(api, settin
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
     response = api.post(reverse("recording:events"), [], format="json")
     assert response.status_code == 200
+
+
+def test_parser_drains_a_moderately_oversized_body_so_the_client_can_read_the_413(settings):
+    settings.CLONE_MAX_BODY_BYTES = 50
+    stream = io.BytesIO(b"x" * 150)
+    with pytest.raises(PayloadTooLarge):
+        LimitedJSONParser().parse(stream, parser_context={"request": _Request("150")})
+    assert stream.read() == b""
+
+
+def test_parser_does_not_read_a_body_far_over_the_limit(settings):
+    settings.CLONE_MAX_BODY_BYTES = 50
+    stream = io.BytesIO(b"x" * 1000)
+    with pytest.raises(PayloadTooLarge):
+        LimitedJSONParser().parse(stream, parser_context={"request": _Request("1000")})
+    assert stream.tell() == 0
