@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from recording.models import Event, RecordingSession
@@ -14,5 +15,8 @@ def session_list(*, user: AbstractBaseUser) -> QuerySet[RecordingSession]:
 
 def session_events(*, user: AbstractBaseUser, session_external_id: str) -> QuerySet[Event]:
     """One of the user's sessions' events in ``occurred_at`` order; 404 when not theirs."""
+    if "\x00" in session_external_id:
+        # No session id holds a NUL (ingest refuses them) and Postgres cannot compare one.
+        raise Http404
     session = get_object_or_404(RecordingSession, user=user, external_id=session_external_id)
     return Event.objects.filter(user=user, session=session).order_by("occurred_at", "id")

@@ -256,6 +256,9 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
     }
     missing_ids = {"fact_id": 10**12, "prediction_id": 10**12, "key_id": 10**12}
     missing_ids["session_id"] = "no-such-session"
+    # Values the URL accepts but no row can have: still a plain 404, never a 500.
+    hostile_ids = {"fact_id": 10**30, "prediction_id": 10**30, "key_id": 10**30}
+    hostile_ids["session_id"] = "a\x00b"
     bob_ids = {
         "fact_id": bob.fact_ids[1],
         "prediction_id": bob.prediction_id,
@@ -286,12 +289,14 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
                 response = call(_url(endpoint, alice_ids), body, format="json")
                 missing = call(_url(endpoint, missing_ids), body, format="json")
                 check(label, response.status_code == 404, f"{response.status_code} on A's id")
-                check(
-                    label,
-                    (response.status_code, response.json())
-                    == (missing.status_code, missing.json()),
-                    "A's id answers differently from a missing id",
-                )
+                hostile = call(_url(endpoint, hostile_ids), body, format="json")
+                for other, what in [(missing, "a missing id"), (hostile, "an impossible id")]:
+                    check(
+                        label,
+                        (response.status_code, response.json())
+                        == (other.status_code, other.json()),
+                        f"A's id answers differently from {what}: {other.status_code}",
+                    )
             else:
                 response = call(_url(endpoint, {}), body, format="json")
                 text = _content(response)
