@@ -7,6 +7,7 @@ model) that leaks it is caught by a plain substring check.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.apps import apps
 from django.db import models
 
 from clone_server.accounts.data_rights import user_owned_models, user_rows
@@ -146,17 +147,20 @@ def _row(instance: models.Model) -> tuple:
     )
 
 
-def snapshot(user) -> dict[str, set[tuple]]:
+def snapshot(user) -> dict[str, set]:
     """Every row of every user-owned table that belongs to ``user``, every column included
-    (but key usage stamps), plus the fact-to-episode provenance links: equal snapshots mean nothing changed."""
-    rows = {
-        model._meta.label: {_row(r) for r in user_rows(user=user, model=model)}
-        for model in user_owned_models()
+    (but key usage stamps), plus every row anywhere (other users' tables and M2M links
+    included) that points at one of those rows: equal snapshots mean nothing of the user's
+    changed and nothing new was attached to it."""
+    owned = {model: user_rows(user=user, model=model) for model in user_owned_models()}
+    rows: dict[str, set] = {
+        model._meta.label: {_row(r) for r in queryset} for model, queryset in owned.items()
     }
-    through = SemanticMemory.source_episodes.through
-    rows["fact-sources"] = set(
-        through.objects.filter(semanticmemory__user=user).values_list(
-            "semanticmemory_id", "episodicmemory_id"
-        )
-    )
+    pks = {model: list(queryset.values_list("pk", flat=True)) for model, queryset in owned.items()}
+    for model in apps.get_models(include_auto_created=True):
+        for link in model._meta.concrete_fields:
+            target = link.related_model if link.is_relation else None
+            if target in owned:
+                referring = model._default_manager.filter(**{f"{link.attname}__in": pks[target]})
+                rows[f"{model._meta.label}.{link.name} ->"] = {_row(r) for r in referring}
     return rows
