@@ -1,0 +1,380 @@
+"""The prequential replay: a recorded history fed through the product's own services.
+
+Events (the wire shape of ``POST /api/recording/events/``) are taken in time order (stable for
+equal times). Every ``agent_prompt`` that some ``user_reply`` answers (``in_reply_to``; the
+first such reply counts) is predicted from what came before it only: the events up to and
+including the prompt are ingested (``recording.services.event_ingest``), memory is synced
+(``raw_sync``) and the prediction is made as of the prompt's own time. When the answering reply
+comes in the stream, the top candidate is judged against it (``predictions.judge``) and the
+verdict is given as feedback (``prediction_feedback``), exactly as a person would; every
+``refit_every`` labels the user's calibration is refit (``calibration_refit``). Memory is
+promoted (episodes, then facts) once per day of data, when the stream crosses midnight in the
+events' own offset, so sessions are complete when they become episodes.
+
+Two baselines are computed on the same stream, from the same past (the replies known before
+the prompt):
+- ``most_frequent``: the reply given most often so far (replies are the same when equal after
+  the judge's normalisation); ties go to the most recent, and the text is the most recent
+  wording of that reply;
+- ``most_similar``: the reply to the past prompt with the highest token Jaccard similarity
+  (sets of the judge's normalised tokens: ``|A & B| / |A | B|``); ties, including "no word in
+  common", go to the most recent prompt.
+With no past reply at all a baseline answers nothing (judged rejected, F1 0).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from memories.promotion import episodes_promote, facts_promote
+from memories.selectors import profile_get
+from memories.services import raw_sync
+from predictions import judge as judging
+from predictions import services
+from predictions.models import Prediction
+from recording.services import InvalidEvents, event_ingest, events_validate
+from recording.validation import parse_occurred_at
+
+INGEST_CHUNK = 1000
+BASELINES = ("most_frequent", "most_similar")
+
+
+class DatasetError(ValueError):
+    """The dataset cannot be replayed; the message says where and why."""
+
+
+@dataclass
+class Record:
+    """One replayed prediction and how it (and the baselines) fared against the real reply."""
+
+    prompt_id: str
+    agent: str
+    prompt: str
+    occurred_at: str
+    actual: str
+    candidates: list[str]
+    raw_confidence: float
+    confidence: float
+    status: str
+    outcome: str
+    f1: float
+    topk_hit: bool
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ReplayResult:
+    records: list[Record]
+    events: int = 0
+    refits: int = 0
+    promotions: int = 0
+    seconds: float = 0.0
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the dataset -----------------------------------------------------------------------------
+
+
+def dataset_read(*, path: str | Path) -> list[dict[str, Any]]:
+    """The events of a JSONL file, validated against the event schema, in time order.
+
+    Blank lines are skipped. Raises ``DatasetError`` naming the line (or the event's index and
+    JSON path) for an unreadable file, a line that is not a JSON object, or an invalid event;
+    nothing is stored by reading.
+    """
+    events: list[dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(f"line {number}: not valid JSON ({exc.msg}).") from None
+                if not isinstance(event, dict):
+                    raise DatasetError(f"line {number}: expected a JSON object (one event).")
+                events.append(event)
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path} is not UTF-8 text.") from None
+    return events_sorted(events=events)
+
+
+def events_sorted(*, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validate (``DatasetError`` listing the first problems) and sort by time, stably."""
+    try:
+        events_validate(events=events)
+    except InvalidEvents as exc:
+        problems = "; ".join(
+            f"event {p.get('index')}: {p.get('path') or p.get('field') or ''} {p.get('message')}"
+            for p in (exc.details or [])[:5]
+        )
+        raise DatasetError(f"invalid events: {problems}") from None
+    ids = Counter(event["id"] for event in events)
+    repeated = [event_id for event_id, count in ids.items() if count > 1]
+    if repeated:
+        raise DatasetError(f"event id {repeated[0]!r} appears more than once.")
+    return sorted(events, key=lambda e: parse_occurred_at(e["occurred_at"]))
+
+
+# --- the throwaway user ----------------------------------------------------------------------
+
+
+def evaluation_user_create(*, prefix: str = "eval") -> AbstractBaseUser:
+    """A fresh user ``<prefix>-<random hex>`` with no usable password: nobody can log in."""
+    user_model = get_user_model()
+    while True:
+        username = f"{prefix}-{secrets.token_hex(4)}"
+        if not user_model.objects.filter(username=username).exists():
+            return user_model.objects.create_user(username=username, password=None)
+
+
+@transaction.atomic
+def evaluation_user_delete(*, user: AbstractBaseUser) -> None:
+    """Delete the user and every row Clone holds about it (the account data deletion service,
+    then the account itself; cascades take whatever is left)."""
+    try:
+        from clone_server.accounts.data_rights import account_data_delete
+    except ImportError:  # pragma: no cover - older checkouts without data rights
+        account_data_delete = None
+    if account_data_delete is not None:
+        account_data_delete(user=user, include_keys=True)
+    user.delete()
+
+
+# --- baselines -------------------------------------------------------------------------------
+
+
+class _Baselines:
+    """The two baselines' memory of past (prompt, reply) pairs, oldest first."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.last_seen: dict[str, int] = {}
+        self.wording: dict[str, str] = {}
+        self.prompts: list[tuple[frozenset[str], str]] = []
+
+    def learn(self, *, prompt: str, reply: str) -> None:
+        key = judging.normalize(reply)
+        self.counts[key] += 1
+        self.last_seen[key] = len(self.prompts)
+        self.wording[key] = reply
+        self.prompts.append((frozenset(judging.tokens(prompt)), reply))
+
+    def most_frequent(self) -> str:
+        if not self.counts:
+            return ""
+        key = max(self.counts, key=lambda k: (self.counts[k], self.last_seen[k]))
+        return self.wording[key]
+
+    def most_similar(self, prompt: str) -> str:
+        query = frozenset(judging.tokens(prompt))
+        best, best_score = "", -1.0
+        for words, reply in self.prompts:  # oldest first: ">=" lets the most recent win ties
+            union = len(query | words)
+            score = len(query & words) / union if union else 0.0
+            if score >= best_score:
+                best, best_score = reply, score
+        return best
+
+
+# --- prediction as of a given time -------------------------------------------------------------
+
+
+def prediction_create_at(
+    *, user: AbstractBaseUser, agent: str, agent_input: str, threshold: float, k: int, now: datetime
+) -> Prediction:
+    """``prediction_create`` as of ``now``: a replay's "now" is the prompt's own time."""
+    return services.prediction_create(
+        user=user, agent=agent, agent_input=agent_input, threshold=threshold, k=k, now=now
+    )
+
+
+# --- the replay ------------------------------------------------------------------------------
+
+
+def _promote(user: AbstractBaseUser) -> None:
+    while episodes_promote(user=user).remaining:
+        pass
+    while facts_promote(user=user).remaining:
+        pass
+
+
+def replay_run(
+    *,
+    user: AbstractBaseUser,
+    events: list[dict[str, Any]],
+    threshold: float = 0.8,
+    k: int = 3,
+    refit_every: int = 25,
+    accept_f1: float = judging.DEFAULT_ACCEPT_F1,
+    edit_f1: float = judging.DEFAULT_EDIT_F1,
+    limit: int | None = None,
+    on_prediction: Callable[[], None] | None = None,
+) -> ReplayResult:
+    """Replay ``events`` (validated, in time order: see ``dataset_read``) into ``user``.
+
+    Promises: each prediction sees only events up to and including its prompt (and memory
+    derived from them), and only earlier replies; predictions are labelled in reply order and
+    the calibration refit after every ``refit_every`` labels (0: never) and once at the end
+    (when there are new labels since the last fit). With ``limit``, only the first ``limit``
+    answered prompts are predicted and the replay stops once they are judged; otherwise every
+    event is ingested, synced and promoted, so the user ends up with the whole history.
+    ``on_prediction`` is called after each judged prediction (for a progress bar).
+    """
+    judging.judge(predicted="", actual="", accept_f1=accept_f1, edit_f1=edit_f1)  # checks them
+    started = time.perf_counter()
+    first_reply: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event["kind"] == "user_reply":
+            prompt_id = str(event["payload"].get("in_reply_to") or "")
+            if prompt_id and prompt_id not in first_reply:
+                first_reply[prompt_id] = event
+    prompt_ids = {e["id"] for e in events if e["kind"] == "agent_prompt"}
+    targets = [e["id"] for e in events if e["kind"] == "agent_prompt" and e["id"] in first_reply]
+    if limit is not None:
+        targets = targets[: max(0, limit)]
+    wanted = set(targets)
+
+    result = ReplayResult(records=[])
+    baselines = _Baselines()
+    buffered: list[dict[str, Any]] = []
+    open_predictions: dict[str, tuple[Prediction, dict[str, Any], dict[str, str]]] = {}
+    prompt_texts: dict[str, str] = {}
+    labels_since_fit = 0
+    day: str | None = None
+
+    def flush() -> None:
+        for start in range(0, len(buffered), INGEST_CHUNK):
+            event_ingest(user=user, events=buffered[start : start + INGEST_CHUNK])
+        result.events += len(buffered)
+        buffered.clear()
+        raw_sync(user=user)
+
+    for event in events:
+        # The event's own offset: "a day of data" is the person's day, not the server's.
+        event_day = event["occurred_at"][:10]
+        if day is not None and event_day != day:
+            flush()
+            _promote(user)
+            result.promotions += 1
+        day = event_day
+        buffered.append(event)
+        payload = event["payload"]
+
+        if event["kind"] == "agent_prompt":
+            prompt_texts[event["id"]] = str(payload.get("text") or "")
+            if event["id"] in wanted:
+                flush()
+                prediction = prediction_create_at(
+                    user=user,
+                    agent=str(payload.get("agent") or ""),
+                    agent_input=prompt_texts[event["id"]],
+                    threshold=threshold,
+                    k=k,
+                    now=parse_occurred_at(event["occurred_at"]),
+                )
+                guesses = {
+                    "most_frequent": baselines.most_frequent(),
+                    "most_similar": baselines.most_similar(prompt_texts[event["id"]]),
+                }
+                open_predictions[event["id"]] = (prediction, event, guesses)
+            continue
+
+        if event["kind"] != "user_reply":
+            continue
+        prompt_id = str(payload.get("in_reply_to") or "")
+        if first_reply.get(prompt_id) is not event:
+            continue
+        actual = str(payload.get("text") or "")
+        if prompt_id in open_predictions:
+            prediction, prompt, guesses = open_predictions.pop(prompt_id)
+            record = _judged(
+                prediction=prediction,
+                prompt=prompt,
+                actual=actual,
+                guesses=guesses,
+                accept_f1=accept_f1,
+                edit_f1=edit_f1,
+            )
+            services.prediction_feedback(
+                user=user, prediction_id=prediction.id, outcome=record.outcome, actual_reply=actual
+            )
+            result.records.append(record)
+            labels_since_fit += 1
+            if refit_every and labels_since_fit >= refit_every:
+                services.calibration_refit(user=user)
+                result.refits += 1
+                labels_since_fit = 0
+            if on_prediction is not None:
+                on_prediction()
+            if limit is not None and len(result.records) >= len(targets):
+                break
+        if prompt_id in prompt_ids:
+            baselines.learn(prompt=prompt_texts.get(prompt_id, ""), reply=actual)
+
+    flush()
+    if limit is None:
+        _promote(user)
+        result.promotions += 1
+    if labels_since_fit:
+        services.calibration_refit(user=user)
+        result.refits += 1
+    result.calibration = profile_get(user=user).calibration or {}
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _judged(
+    *,
+    prediction: Prediction,
+    prompt: dict[str, Any],
+    actual: str,
+    guesses: dict[str, str],
+    accept_f1: float,
+    edit_f1: float,
+) -> Record:
+    def verdict(text: str) -> judging.Verdict:
+        return judging.judge(predicted=text, actual=actual, accept_f1=accept_f1, edit_f1=edit_f1)
+
+    texts = [c["text"] for c in prediction.candidates]
+    verdicts = [verdict(text) for text in texts]
+    # No candidate at all is a wrong answer (confidence 0), never a skipped one.
+    top = verdicts[0] if verdicts else judging.Verdict(judging.REJECTED, 0.0, False)
+    baselines = {}
+    for name, text in guesses.items():
+        v = verdict(text) if text else judging.Verdict(judging.REJECTED, 0.0, False)
+        baselines[name] = {"text": text, "outcome": v.outcome, "f1": v.f1}
+    return Record(
+        prompt_id=prompt["id"],
+        agent=str(prompt["payload"].get("agent") or ""),
+        prompt=str(prompt["payload"].get("text") or ""),
+        occurred_at=prompt["occurred_at"],
+        actual=actual,
+        candidates=texts,
+        raw_confidence=float(prediction.raw_confidence),
+        confidence=float(prediction.confidence),
+        status=str(prediction.status),
+        outcome=top.outcome,
+        f1=top.f1,
+        topk_hit=any(v.outcome == judging.ACCEPTED for v in verdicts),
+        baselines=baselines,
+    )
+
+
+def records_as_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:
+    return [record.__dict__.copy() for record in records]

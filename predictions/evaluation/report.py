@@ -1,0 +1,158 @@
+"""The evaluation's figures, from the replay's records alone (pure arithmetic, no database).
+
+Definitions (``n`` predictions; label = accepted 1.0, edited 0.5, rejected 0.0, as for
+calibration, so an edited answer counts half right in every precision and risk):
+- ``top1_accepted``: share of predictions whose top candidate the judge accepted;
+- ``topk_hit``: share where any of the (up to k) candidates was accepted;
+- ``mean_f1``: mean token F1 of the top candidate against the real reply (0 without one);
+- ``brier`` and ``ece`` (10 equal-width bins) of the raw confidence and of the calibrated
+  confidence, both as they were at prediction time (the calibration then in force:
+  prequential, never fitted on the answer it is judged on);
+- ``threshold``: predictions whose calibrated confidence is at least the threshold are answered
+  automatically; ``coverage`` is their share, ``precision`` their mean label;
+- ``coverage_at_precision``: the largest share answerable automatically, taking predictions in
+  decreasing order of confidence, with a mean label of at least 0.9 (``metrics``);
+- ``aurc``: area under the risk-coverage curve (lower is better);
+- baselines: ``top1_accepted`` and ``mean_f1`` of the baselines' single answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from predictions import metrics
+from predictions.calibration import label_for
+from predictions.evaluation.replay import BASELINES, Record
+
+PRECISION_TARGET = 0.9
+BINS = 10
+# The acceptance targets of issue 5 on the 30-day demo history.
+TARGET_ECE = 0.05
+TARGET_COVERAGE = 0.4
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _confidence_figures(confidences: list[float], labels: list[float]) -> dict[str, Any]:
+    return {
+        "brier": metrics.brier(probs=confidences, labels=labels),
+        "ece": metrics.ece(probs=confidences, labels=labels, bins=BINS),
+        "aurc": metrics.aurc(confidences=confidences, correct=labels),
+        "coverage_at_precision": metrics.coverage_at_precision(
+            confidences=confidences, correct=labels, precision=PRECISION_TARGET
+        ),
+    }
+
+
+def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[str, Any]:
+    """Every figure of the evaluation, JSON-serialisable (definitions in the module docstring).
+
+    Figures that need data are ``None`` when there is none (no predictions, or no automatic
+    answer for ``threshold``'s precision).
+    """
+    labels = [label_for(r.outcome) for r in records]
+    raw = [r.raw_confidence for r in records]
+    calibrated = [r.confidence for r in records]
+    outcomes = Counter({"accepted": 0, "edited": 0, "rejected": 0})
+    outcomes.update(r.outcome for r in records)
+    auto = metrics.selective(confidences=calibrated, correct=labels, threshold=threshold)
+    raw_figures = _confidence_figures(raw, labels)
+    calibrated_figures = _confidence_figures(calibrated, labels)
+    report: dict[str, Any] = {
+        "predictions": len(records),
+        "accuracy": {
+            "top1_accepted": _mean([float(r.outcome == "accepted") for r in records]),
+            "topk_hit": _mean([float(r.topk_hit) for r in records]),
+            "mean_f1": _mean([r.f1 for r in records]),
+            "outcomes": dict(outcomes),
+        },
+        "confidence": {"raw": raw_figures, "calibrated": calibrated_figures},
+        "threshold": {"value": threshold, **auto},
+        "baselines": {
+            name: {
+                "top1_accepted": _mean(
+                    [float(r.baselines[name]["outcome"] == "accepted") for r in records]
+                ),
+                "mean_f1": _mean([r.baselines[name]["f1"] for r in records]),
+            }
+            for name in BASELINES
+        },
+        "reliability": {
+            "raw": metrics.reliability(probs=raw, labels=labels, bins=BINS),
+            "calibrated": metrics.reliability(probs=calibrated, labels=labels, bins=BINS),
+        },
+        "risk_coverage": {
+            "raw": metrics.risk_coverage(confidences=raw, correct=labels),
+            "calibrated": metrics.risk_coverage(confidences=calibrated, correct=labels),
+        },
+    }
+    ece = calibrated_figures["ece"]
+    report["targets"] = {
+        "calibrated_ece_below": TARGET_ECE,
+        "calibrated_ece_met": ece is not None and ece < TARGET_ECE,
+        "threshold_coverage_at_least": TARGET_COVERAGE,
+        "threshold_precision_at_least": PRECISION_TARGET,
+        "threshold_met": (
+            auto["coverage"] is not None
+            and auto["precision"] is not None
+            and auto["coverage"] >= TARGET_COVERAGE
+            and auto["precision"] >= PRECISION_TARGET - 1e-12
+        ),
+    }
+    return report
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def report_table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table (what ``evaluate`` prints)."""
+    acc = report["accuracy"]
+    raw, cal = report["confidence"]["raw"], report["confidence"]["calibrated"]
+    auto = report["threshold"]
+    outcomes = acc["outcomes"]
+    lines = [
+        f"Predictions: {report['predictions']}  (accepted {outcomes['accepted']}, "
+        f"edited {outcomes['edited']}, rejected {outcomes['rejected']})",
+        "",
+        f"{'accuracy':<34}{'Clone':>10}{'most frequent':>15}{'most similar':>14}",
+    ]
+    base = report["baselines"]
+    lines.append(
+        f"{'top-1 accepted rate':<34}{_fmt(acc['top1_accepted']):>10}"
+        f"{_fmt(base['most_frequent']['top1_accepted']):>15}"
+        f"{_fmt(base['most_similar']['top1_accepted']):>14}"
+    )
+    lines.append(
+        f"{'mean token F1':<34}{_fmt(acc['mean_f1']):>10}"
+        f"{_fmt(base['most_frequent']['mean_f1']):>15}"
+        f"{_fmt(base['most_similar']['mean_f1']):>14}"
+    )
+    lines.append(f"{'top-k hit rate':<34}{_fmt(acc['topk_hit']):>10}{'-':>15}{'-':>14}")
+    lines += ["", f"{'confidence':<34}{'raw':>10}{'calibrated':>15}"]
+    for name, key in (("Brier score", "brier"), ("ECE (10 bins)", "ece"), ("AURC", "aurc")):
+        lines.append(f"{name:<34}{_fmt(raw[key]):>10}{_fmt(cal[key]):>15}")
+    lines.append(
+        f"{'coverage at precision 0.9':<34}"
+        f"{_fmt(raw['coverage_at_precision']['coverage']):>10}"
+        f"{_fmt(cal['coverage_at_precision']['coverage']):>15}"
+    )
+    lines += [
+        "",
+        f"At threshold {auto['value']:g} (calibrated): coverage {_fmt(auto['coverage'])}, "
+        f"precision {_fmt(auto['precision'])} ({auto['n_auto']} answered automatically)",
+    ]
+    targets = report["targets"]
+    lines.append(
+        f"Targets: calibrated ECE < {targets['calibrated_ece_below']:g}: "
+        f"{'met' if targets['calibrated_ece_met'] else 'missed'}; coverage >= "
+        f"{targets['threshold_coverage_at_least']:g} at precision >= "
+        f"{targets['threshold_precision_at_least']:g}: "
+        f"{'met' if targets['threshold_met'] else 'missed'}"
+    )
+    return "\n".join(lines)
