@@ -13,7 +13,12 @@ urlpatterns = [
     path("api/memory/", include("memories.urls")),
     path("api/predictions/", include("predictions.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # GET only: the page's HTML renderer has no template for DRF's OPTIONS metadata (a 500).
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        name="docs",
+    ),
 ]
 
 handler400 = "clone_server.errors.handler400"

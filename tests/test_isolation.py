@@ -81,6 +81,8 @@ def discover() -> tuple[list[Endpoint], int]:
 
 ENDPOINTS, URL_LEAVES = discover()
 CASES = [(ep, method) for ep in ENDPOINTS for method in ep.methods]
+# OPTIONS (DRF's metadata) exists on every view and must not answer strangers either.
+ANONYMOUS_CASES = CASES + [(ep, "options") for ep in ENDPOINTS]
 
 
 def _case_id(case) -> str:
@@ -132,7 +134,7 @@ _ANY_IDS = {"fact_id": 1, "prediction_id": 1, "key_id": 1, "session_id": "s-1"}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+@pytest.mark.parametrize("case", ANONYMOUS_CASES, ids=[_case_id(c) for c in ANONYMOUS_CASES])
 def test_anonymous_requests_are_refused_except_public_endpoints(case, anon_client):
     endpoint, method = case
     response = getattr(anon_client, method)(_url(endpoint, _ANY_IDS), {}, format="json")

@@ -40,6 +40,12 @@ _NEVER_EXPORTED = {
     RawMemory: {"search"},
 }
 
+# User-owned tables left out of the export, and why.
+NOT_EXPORTED: dict[str, str] = {
+    # A staff member's admin log names the rows they edited, other people's included.
+    "admin.LogEntry": "it describes other people's rows",
+}
+
 # Rows with a user foreign key that a data delete keeps, and why (labels, as in the response).
 KEPT: dict[str, str] = {
     "auth.User_groups": "part of the account, which is kept",
@@ -159,7 +165,7 @@ def _sections(user: AbstractBaseUser) -> list[tuple[str, Any]]:
     other = {
         model._meta.label: _rows(user_rows(user=user, model=model))
         for model in user_owned_models()
-        if model not in covered
+        if model not in covered and model._meta.label not in NOT_EXPORTED
     }
     return [
         ("sessions", _rows(RecordingSession.objects.filter(user=user))),
@@ -227,14 +233,27 @@ def _buffered(pieces: Iterator[str]) -> Iterator[bytes]:
         yield "".join(buffer).encode()
 
 
+# The account's own fields in the export: never the password hash.
+_ACCOUNT_FIELDS = ("first_name", "last_name", "email", "date_joined", "last_login")
+
+
+def _account(user: AbstractBaseUser) -> dict[str, Any]:
+    account = {"username": user.get_username()}
+    for name in _ACCOUNT_FIELDS:
+        if hasattr(user, name):
+            account[name] = getattr(user, name)
+    return account
+
+
 def account_export(*, user: AbstractBaseUser) -> Iterator[bytes]:
     """Everything Clone holds about ``user``, as one UTF-8 JSON object produced piece by piece.
 
-    Keys: ``format``, ``exported_at``, ``user`` (username, date_joined), ``sessions``,
+    Keys: ``format``, ``exported_at``, ``user`` (username, names, email, dates), ``sessions``,
     ``events`` (each with its session's external id), ``memory`` (``profile`` incl.
     calibration, ``facts`` with ``source_episode_ids``, ``episodes``, ``raw``), ``predictions``
     (every field), ``api_keys`` and ``refresh_tokens`` (metadata only: never a hash or a token),
-    and ``other``: rows of any user-owned table added later, keyed by model label.
+    and ``other``: rows of any user-owned table added later, keyed by model label (but those
+    in ``NOT_EXPORTED``).
 
     Memory is bounded: rows are read through server-side cursors ``CHUNK_SIZE`` at a time and
     written out in ~64 KB pieces, so the size of the account does not matter. On Postgres the
@@ -252,7 +271,7 @@ def account_export(*, user: AbstractBaseUser) -> Iterator[bytes]:
         header = [
             ("format", EXPORT_FORMAT),
             ("exported_at", timezone.now()),
-            ("user", {"username": user.get_username(), "date_joined": user.date_joined}),
+            ("user", _account(user)),
         ]
         yield from _buffered(_object([*header, *_sections(user)]))
 
