@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from memories import conf
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
 from memories.relevance import relevant_search
 
@@ -51,15 +52,17 @@ def raw_list(*, user: AbstractBaseUser, kind: str | None = None) -> QuerySet[Raw
 
 
 def relevant_replies(
-    *, user: AbstractBaseUser, agent_inputs: list[str], limit: int = 10
+    *, user: AbstractBaseUser, agent_inputs: list[str], limit: int | None = None
 ) -> list[list[dict]]:
     """For each agent input, up to ``limit`` earlier agent prompts of this user that have a
     reply, most similar first (ties: most recent). One list per input, in input order.
 
     One database query whatever ``len(agent_inputs)`` is (a LATERAL join over the inputs on
     Postgres); none when every input is blank. Each item is ``{"prompt_event_id", "agent",
-    "prompt", "reply", "occurred_at", "score"}``.
+    "prompt", "reply", "occurred_at", "score"}``. ``limit`` None: ``CLONE_MEMORY_BUNDLE_RELEVANT``.
     """
+    if limit is None:
+        limit = conf.bundle_limits()["relevant_limit"]
     return relevant_search(user=user, inputs=list(agent_inputs), limit=limit)
 
 
@@ -71,10 +74,10 @@ def context_bundle(
     *,
     user: AbstractBaseUser,
     agent_input: str | None = None,
-    facts_limit: int = 20,
-    episodes_limit: int = 10,
-    raw_limit: int = 50,
-    relevant_limit: int = 10,
+    facts_limit: int | None = None,
+    episodes_limit: int | None = None,
+    raw_limit: int | None = None,
+    relevant_limit: int | None = None,
 ) -> dict[str, Any]:
     """What Prediction hands to the LLM, JSON-serialisable:
     ``{"profile", "facts", "episodes", "raw"}``, plus ``"relevant"`` when ``agent_input`` is
@@ -83,8 +86,15 @@ def context_bundle(
     Facts: the ``facts_limit`` most important (zero importance last, then most recently
     updated). Episodes: the last ``episodes_limit`` by end time. Raw: the last ``raw_limit``
     rows by time, newest first. A constant number of queries whatever the data size: one per
-    tier, one for relevance. Reads only; a missing profile reads as empty.
+    tier, one for relevance. Reads only; a missing profile reads as empty. A limit left as None
+    comes from settings (``CLONE_MEMORY_BUNDLE_FACTS`` 20, ``..._EPISODES`` 10, ``..._RAW`` 50,
+    ``..._RELEVANT`` 10).
     """
+    defaults = conf.bundle_limits()
+    facts_limit = defaults["facts_limit"] if facts_limit is None else facts_limit
+    episodes_limit = defaults["episodes_limit"] if episodes_limit is None else episodes_limit
+    raw_limit = defaults["raw_limit"] if raw_limit is None else raw_limit
+    relevant_limit = defaults["relevant_limit"] if relevant_limit is None else relevant_limit
     profile = UserProfile.objects.filter(user=user).values("body", "updated_at").first()
     facts = SemanticMemory.objects.filter(user=user).order_by(*FACT_ORDER)
     episodes = episode_list(user=user)

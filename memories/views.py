@@ -57,8 +57,7 @@ class ContextView(APIView):
     def post(self, request):
         data = ContextInput(data=_body(request))
         data.is_valid(raise_exception=True)
-        limits = {**conf.bundle_limits(), **data.validated_data}
-        return Response(selectors.context_bundle(user=request.user, **limits))
+        return Response(selectors.context_bundle(user=request.user, **data.validated_data))
 
 
 class ProfileView(APIView):

@@ -97,6 +97,8 @@ def test_limits_are_configurable_by_setting(api, user, settings):
     for i in range(5):
         fact_create(user=user, text=f"f{i}")
     assert len(api.post(reverse("memories:context")).json()["facts"]) == 3
+    assert len(context_bundle(user=user)["facts"]) == 3
+    assert len(context_bundle(user=user, facts_limit=4)["facts"]) == 4
 
 
 @pytest.mark.parametrize(
