@@ -1,5 +1,6 @@
 """Writes to the Memory layer. Every service takes the user and touches only that user's rows."""
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -259,7 +260,12 @@ def clean_tags(tags: Iterable[Any]) -> list[str]:
     return list(seen)[:MAX_TAGS]
 
 
-def _fact_check(*, text: str | None, importance: float | None) -> None:
+_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _fact_check(*, text: str | None, importance: float | None, kind: str | None = None) -> None:
+    if kind is not None and not _KIND.match(kind):
+        raise InvalidFact("A fact's kind is a lower-case word of at most 32 characters.")
     if text is not None and (not text.strip() or len(text) > MAX_FACT_CHARS):
         raise InvalidFact(f"A fact's text must be 1 to {MAX_FACT_CHARS} characters.")
     if importance is not None and not 0.0 <= importance <= 1.0:
@@ -276,7 +282,7 @@ def fact_create(
     tags: Iterable[str] = (),
 ) -> SemanticMemory:
     """A fact the person states about themself (no source episode)."""
-    _fact_check(text=text, importance=importance)
+    _fact_check(text=text, importance=importance, kind=kind)
     return SemanticMemory.objects.create(
         user=user,
         kind=kind,
@@ -298,7 +304,7 @@ def fact_update(
 ) -> SemanticMemory:
     """The person corrects a fact. Only given fields change; a changed text keeps the old one
     in ``revisions``. Another user's fact is a 404."""
-    _fact_check(text=text, importance=importance)
+    _fact_check(text=text, importance=importance, kind=kind)
     fact = get_object_or_404(SemanticMemory.objects.select_for_update(), user=user, id=fact_id)
     if text is not None and text.strip() != fact.text:
         fact.revisions = [

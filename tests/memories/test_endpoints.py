@@ -264,3 +264,16 @@ def test_every_endpoint_requires_authentication(anon_client, name):
     response = anon_client.post(reverse(name), {}, format="json")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"text": " "}, {"text": "ok", "importance": 1.01}, {"text": "ok", "kind": "x" * 40}],
+    ids=["blank", "importance", "kind"],
+)
+def test_fact_service_refuses_bad_values_with_a_clear_code(user, kwargs):
+    from memories.services import InvalidFact
+
+    with pytest.raises(InvalidFact):
+        fact_create(user=user, **kwargs)
+    assert not SemanticMemory.objects.exists()
