@@ -22,6 +22,11 @@ def bundle_limits() -> dict[str, int]:
     }
 
 
+def relevance_window() -> int:
+    """Relevance searches the user's newest this-many answered prompts (bounded cost per input)."""
+    return max(1, int(setting("CLONE_MEMORY_RELEVANCE_WINDOW", 2000)))
+
+
 def episode_gap_minutes() -> float:
     """A gap longer than this between two raw rows of one session starts a new episode."""
     return float(setting("CLONE_MEMORY_EPISODE_GAP_MINUTES", 30))

@@ -169,9 +169,16 @@ class RawMemory(models.Model):
                 condition=Q(kind="user_reply"),
             ),
             # btree_gin lets the user id share the GIN index: one user's answered prompts only.
+            # The id range (the user's newest answered prompts, found with the btree below)
+            # narrows the match inside the index, so heap reads stay bounded by the window.
             PostgresGinIndex(
-                fields=["user", "search"],
-                name="raw_answered_prompt_search",
+                fields=["user", "id", "search"],
+                name="raw_answered_recent_search",
+                condition=Q(kind="agent_prompt", reply_text__isnull=False),
+            ),
+            models.Index(
+                fields=["user", "id"],
+                name="raw_user_answered",
                 condition=Q(kind="agent_prompt", reply_text__isnull=False),
             ),
         ]

@@ -3,7 +3,10 @@
 Postgres: one query for any number of inputs. Each input becomes an OR-ed ``tsquery`` on the
 english configuration (stemming: "migrations" finds "migrate"), widened by a small synonym table
 and prefix matches for words of 5+ letters (so "instal" still finds "install"). The match is
-served by a partial GIN index on (user, search vector) over answered prompts only. The best
+served by a partial GIN index on (user, id, search vector) over answered prompts only, and
+limited to the user's newest ``relevance_window()`` answered prompts (an id range found on a
+small btree), so the rows read and ranked per input stay bounded however long the history
+grows (measured at 15k answered prompts: 107 ms -> 4 ms for a 2,000 window). The best
 ``RERANK_CANDIDATES`` by ``ts_rank`` (length-normalized) are re-scored with the ``pg_trgm``
 similarity of the whole texts added, which favours prompts worded like the input; ties go to
 the most recent. (Trigram similarity as a
@@ -20,6 +23,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
+from memories import conf
 from memories.models import RawMemory
 from recording.models import EventKind
 
@@ -96,14 +100,22 @@ def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
     table = connection.ops.quote_name(RawMemory._meta.db_table)
     # The tsquery is parsed once per input here, not once per candidate row.
     values = ", ".join(["(%s::int, to_tsquery('english', %s), %s::text)"] * len(inputs))
-    params: list[Any] = []
+    params: list[Any] = [user.pk, conf.relevance_window()]
     for index, text in enumerate(inputs):
         params.extend([index, _tsquery_source(text), text[:MAX_INPUT_CHARS]])
     params.extend([user.pk, max(limit, RERANK_CANDIDATES), limit])
     # Two stages per input: the GIN index finds the matches and the cheap ts_rank keeps the best
     # RERANK_CANDIDATES; only those pay for trigram similarity (measured: ts_rank_cd costs ~80
     # us a row and similarity ~40 us, ts_rank ~5 us).
+    # The window: ids of the user's newest answered prompts (an index-only scan), so the GIN
+    # match below reads only those rows, not every match in the whole history.
     sql = f"""
+        WITH answered AS (
+            SELECT a.id FROM {table} a
+            WHERE a.user_id = %s AND a.kind = 'agent_prompt' AND a.reply_text IS NOT NULL
+            ORDER BY a.id DESC
+            LIMIT %s
+        ), w AS (SELECT coalesce(min(id), 0) AS lo FROM answered)
         SELECT q.idx, r.event_key, r.agent, r.prompt_text, r.reply_text, r.occurred_at, r.score
         FROM (VALUES {values}) AS q(idx, tsq, input)
         CROSS JOIN LATERAL (
@@ -114,6 +126,7 @@ def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
                        ts_rank(m.search, q.tsq, 1) AS rank
                 FROM {table} m
                 WHERE m.user_id = %s AND m.kind = 'agent_prompt' AND m.reply_text IS NOT NULL
+                  AND m.id >= (SELECT lo FROM w)
                   AND m.search @@ q.tsq
                 ORDER BY rank DESC, m.occurred_at DESC, m.id DESC
                 LIMIT %s
@@ -163,7 +176,7 @@ def _fallback(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
         RawMemory.objects.filter(user=user, kind=EventKind.AGENT_PROMPT, reply_text__isnull=False)
         .order_by("-occurred_at", "-id")
         .values_list("event_key", "agent", "prompt_text", "reply_text", "occurred_at")[
-            :FALLBACK_CANDIDATES
+            : min(FALLBACK_CANDIDATES, conf.relevance_window())
         ]
     )
     results = []
