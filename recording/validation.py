@@ -45,16 +45,19 @@ def _json_path(parts) -> str:
 
 
 def parse_occurred_at(value: str) -> datetime | None:
-    """An aware datetime for an RFC 3339 string, or None when it is not one we can store
-    (no offset, leap second, or a UTC instant outside years 1-9999)."""
+    """The UTC instant of an RFC 3339 string, or None when it is not one we can store
+    (no offset, leap second, or a UTC instant outside years 1-9999).
+
+    UTC because Postgres keeps only the instant anyway, and refuses offsets beyond +-15:59
+    that RFC 3339 allows (up to +-23:59)."""
     try:
         parsed = datetime.fromisoformat(value.upper())
         if parsed.tzinfo is None:
             return None
-        parsed.astimezone(UTC)  # OverflowError for e.g. 0001-01-01T00:00:00+01:00
+        # OverflowError for e.g. 0001-01-01T00:00:00+01:00
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    return parsed
 
 
 def _has_bad_text(value: Any) -> bool:

@@ -65,6 +65,21 @@ def test_lowercase_t_and_z_in_occurred_at_are_accepted(api, user):
     assert Event.objects.get(user=user).occurred_at == datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2026-11-20T09:00:00+20:00", datetime(2026, 11, 19, 13, 0, tzinfo=UTC)),
+        ("2026-11-20T09:00:00-23:59", datetime(2026, 11, 21, 8, 59, tzinfo=UTC)),
+    ],
+    ids=["plus-20h", "minus-23h59"],
+)
+def test_offsets_postgres_cannot_store_are_accepted_as_their_utc_instant(api, user, value, utc):
+    # RFC 3339 allows offsets up to 23:59; Postgres refuses those beyond 15:59 (was a 500).
+    assert ingest(api, event("note", occurred_at=value)).status_code == 201
+    assert Event.objects.get(user=user).occurred_at == utc
+    assert RecordingSession.objects.get(user=user).started_at == utc
+
+
 def test_id_of_exactly_128_characters_is_accepted(api):
     assert ingest(api, event(id="a" * 128, session_id="s" * 128)).status_code == 201
 
