@@ -5,7 +5,6 @@ the user model (``user_owned_models``). A table added later is exported (under `
 deleted without a change here; only the credentials and audit rows in ``KEPT`` survive a delete.
 """
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models import F
-from django.db.models.deletion import Collector
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -198,8 +197,7 @@ def _sections(user: AbstractBaseUser) -> list[tuple[str, Any]]:
     ]
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+_encode = DjangoJSONEncoder(ensure_ascii=False).encode
 
 
 def _object(items: Iterable[tuple[str, Any]]) -> Iterator[str]:
@@ -279,21 +277,67 @@ def account_export(*, user: AbstractBaseUser) -> Iterator[bytes]:
 # --- Delete ------------------------------------------------------------------------------------
 
 
-def _delete_all(queryset: models.QuerySet) -> Counter:
-    """Delete every row of ``queryset`` with Django's cascades, never loading more than
-    ``CHUNK_SIZE`` rows at once. Returns deleted rows per model label."""
-    counts: Counter = Counter()
-    if Collector(using=queryset.db).can_fast_delete(queryset):
-        _, per_model = queryset.delete()
-        counts.update(per_model)
-        return counts
+_SET_BASED = (models.CASCADE, models.SET_NULL, models.DO_NOTHING)
+
+
+def _has_signals(model: type[models.Model]) -> bool:
+    return any(
+        signal.has_listeners(model)
+        for signal in (models.signals.pre_delete, models.signals.post_delete)
+    )
+
+
+def _set_based(model: type[models.Model], seen: frozenset = frozenset()) -> bool:
+    """Whether rows of ``model`` and everything they cascade to can go in plain statements:
+    no delete signals and only CASCADE, SET_NULL or DO_NOTHING links (Clone's tables today)."""
+    if _has_signals(model):
+        return False
+    if model in seen:
+        return False  # a cycle of cascades: the collector knows how to order those
+    for relation in get_candidate_relations_to_delete(model._meta):
+        on_delete = relation.field.remote_field.on_delete
+        if on_delete not in _SET_BASED:
+            return False
+        if on_delete is models.CASCADE and not _set_based(relation.related_model, seen | {model}):
+            return False
+    return True
+
+
+def _delete_set(queryset: models.QuerySet, counts: Counter) -> None:
+    """Delete ``queryset`` as Django's collector would (cascades first, SET_NULL links
+    cleared) but with one statement per table and link, whatever the number of rows."""
+    for relation in get_candidate_relations_to_delete(queryset.model._meta):
+        link = relation.field
+        linked = relation.related_model._base_manager.filter(
+            **{f"{link.attname}__in": queryset.values(link.target_field.attname)}
+        )
+        if link.remote_field.on_delete is models.CASCADE:
+            _delete_set(linked, counts)
+        elif link.remote_field.on_delete is models.SET_NULL:
+            linked.update(**{link.name: None})
+    # The rows' dependents are gone: a plain DELETE is what the collector would end with.
+    counts[queryset.model._meta.label] += queryset._raw_delete(queryset.db)
+
+
+def _delete_batched(queryset: models.QuerySet, counts: Counter) -> None:
+    """Django's collector (signals sent, every on_delete honoured), ``CHUNK_SIZE`` rows at a
+    time so memory stays bounded."""
     model = queryset.model
-    while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:CHUNK_SIZE])
-        if not ids:
-            return counts
-        _, per_model = model._default_manager.filter(pk__in=ids).only("pk").delete()
+    while ids := list(queryset.order_by("pk").values_list("pk", flat=True)[:CHUNK_SIZE]):
+        _, per_model = model._default_manager.filter(pk__in=ids).delete()
         counts.update(per_model)
+
+
+def _delete_all(queryset: models.QuerySet) -> Counter:
+    """Delete every row of ``queryset`` with Django's delete semantics. Returns the rows
+    deleted per model label, cascades included. Set-based (a few statements per table, no row
+    loaded) when the tables allow it, else in bounded batches through the collector."""
+    counts: Counter = Counter()
+    if _set_based(queryset.model):
+        _delete_set(queryset, counts)
+    else:
+        _delete_batched(queryset, counts)
+    return counts
 
 
 @transaction.atomic

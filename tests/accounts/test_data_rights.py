@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.apps import apps
 from django.db import connection, models
+from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -21,6 +22,7 @@ from clone_server.accounts.data_rights import (
 )
 from clone_server.accounts.models import ApiKey
 from memories.models import SemanticMemory
+from recording.models import Event, RecordingSession
 from recording.services import event_ingest
 from tests.factories import event
 from tests.recording.helpers import error_of
@@ -31,6 +33,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def worlds(user, other_user, fake_anthropic):
+    # Foreign keys checked at each statement, not at a commit the test never reaches: a delete
+    # that left a dangling reference fails here instead of passing unseen.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     return build_world(user, fake_anthropic, marker="ALICEMARK"), build_world(
         other_user, fake_anthropic, marker="BOBMARK"
     )
@@ -290,13 +296,56 @@ def test_delete_is_all_or_nothing(user, worlds, monkeypatch):
     assert snapshot(user) == before
 
 
-def test_delete_in_small_batches_removes_everything(user, worlds, monkeypatch):
-    """Tables that cascade are deleted in bounded batches; the batches add up."""
+def test_clone_tables_are_deleted_set_based_in_constant_queries(
+    user, worlds, django_assert_max_num_queries
+):
+    """No row is loaded to delete it: the statements do not grow with the account."""
+    assert all(data_rights._set_based(m) for m in user_owned_models())
+    event_ingest(user=user, events=[event("note", session_id=f"s{n % 7}") for n in range(300)])
+    with CaptureQueriesContext(connection) as ctx:
+        account_data_delete(user=user)
+    assert len(ctx.captured_queries) <= 40
+    assert not any(q["sql"].startswith("SELECT") for q in ctx.captured_queries[1:])
+
+
+def test_cascades_are_followed_whatever_the_order_tables_are_deleted_in(
+    user, other_user, worlds, monkeypatch
+):
+    """Sessions first: their events, raw rows and episode links go by cascade, as a table
+    discovered later (in any order) would."""
+    bob_before = snapshot(other_user)
+    monkeypatch.setattr(data_rights, "_DELETE_ORDER", (RecordingSession,))
+    result = account_data_delete(user=user)
+    assert result["deleted"]["recording.RecordingSession"] == 1
+    assert result["deleted"]["recording.Event"] == 3
+    assert result["deleted"]["memories.RawMemory"] == 3
+    for model in user_owned_models():
+        if model._meta.label not in result["kept"]:
+            assert not user_rows(user=user, model=model).exists(), model
+    assert snapshot(other_user) == bob_before
+
+
+def test_a_table_with_delete_signals_goes_through_the_collector_in_batches(
+    user, worlds, monkeypatch
+):
+    """Should a table ever get delete signals, they still fire, in bounded batches."""
     monkeypatch.setattr(data_rights, "CHUNK_SIZE", 2)
     event_ingest(user=user, events=[event("note", session_id=f"s{n % 3}") for n in range(7)])
-    result = account_data_delete(user=user)
+    seen: list[str] = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.event_id)
+
+    signals.pre_delete.connect(receiver, sender=Event, weak=False)
+    try:
+        assert not data_rights._set_based(Event)
+        assert not data_rights._set_based(RecordingSession)  # it cascades to events
+        result = account_data_delete(user=user)
+    finally:
+        signals.pre_delete.disconnect(receiver, sender=Event)
     assert result["deleted"]["recording.Event"] == 10
     assert result["deleted"]["recording.RecordingSession"] == 4
+    assert len(seen) == 10
     for model in user_owned_models():
         if model._meta.label not in result["kept"]:
             assert not user_rows(user=user, model=model).exists()
