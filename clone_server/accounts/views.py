@@ -97,8 +97,15 @@ class AccountExportView(APIView):
         return response
 
 
-class AccountDataDeleteInput(serializers.Serializer):
-    include_keys = serializers.BooleanField(required=False, default=False)
+# ``include_keys`` spellings: exactly these, so a typo is a 400 rather than a silent "keep".
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
+
+
+def _include_keys(request) -> bool:
+    values = request.query_params.getlist("include_keys")
+    if any(value not in _FLAGS for value in values):
+        raise serializers.ValidationError({"include_keys": [f"Use one of {', '.join(_FLAGS)}."]})
+    return any(_FLAGS[value] for value in values)
 
 
 class AccountDataView(APIView):
@@ -106,8 +113,9 @@ class AccountDataView(APIView):
         parameters=[
             OpenApiParameter(
                 "include_keys",
-                bool,
-                description="Also delete the caller's API keys (default: keep them).",
+                str,
+                enum=list(_FLAGS),
+                description="`1` or `true`: also delete the caller's API keys (default: keep).",
             )
         ],
         responses={
@@ -128,9 +136,5 @@ class AccountDataView(APIView):
         ),
     )
     def delete(self, request):
-        params = AccountDataDeleteInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        result = account_data_delete(
-            user=request.user, include_keys=params.validated_data["include_keys"]
-        )
+        result = account_data_delete(user=request.user, include_keys=_include_keys(request))
         return Response(result)

@@ -236,10 +236,11 @@ def test_kept_tables_are_only_credentials_and_audit():
     }
 
 
-def test_after_delete_the_account_and_keys_still_work_and_start_fresh(user, worlds):
+@pytest.mark.parametrize("query", ["", "?include_keys=0", "?include_keys=false"])
+def test_after_delete_the_account_and_keys_still_work_and_start_fresh(user, worlds, query):
     alice, _ = worlds
     client = _keyed(alice.api_key)
-    assert client.delete(reverse("account:data")).status_code == 200
+    assert client.delete(reverse("account:data") + query).status_code == 200
     assert client.get(reverse("recording:sessions")).json()["results"] == []
     # The same event ids are new again: nothing remembers them.
     again = client.post(
@@ -261,10 +262,11 @@ def test_a_revoked_refresh_token_stays_revoked_after_delete(user, worlds):
     assert response.status_code == 401
 
 
-def test_include_keys_deletes_the_keys_too(user, worlds):
+@pytest.mark.parametrize("flag", ["1", "true"])
+def test_include_keys_deletes_the_keys_too(user, worlds, flag):
     alice, _ = worlds
     client = _keyed(alice.api_key)
-    response = client.delete(reverse("account:data") + "?include_keys=1")
+    response = client.delete(reverse("account:data") + f"?include_keys={flag}")
     assert response.status_code == 200
     assert response.json()["deleted"]["accounts.ApiKey"] == 1
     assert KEYS_LABEL not in response.json()["kept"]
@@ -272,12 +274,24 @@ def test_include_keys_deletes_the_keys_too(user, worlds):
     assert client.get(reverse("recording:sessions")).status_code == 401
 
 
-@pytest.mark.parametrize("value", ["maybe", "2", "yes please"], ids=["word", "number", "phrase"])
-def test_bad_include_keys_is_400_and_deletes_nothing(api, user, worlds, value):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "include_keys=maybe",
+        "include_keys=2",
+        "include_keys=",
+        "include_keys=on",
+        "include_keys=1&include_keys=x",
+    ],
+    ids=["word", "number", "empty", "html-checkbox", "one-bad-of-two"],
+)
+def test_bad_include_keys_is_400_and_deletes_nothing(api, user, worlds, query):
     before = snapshot(user)
-    response = api.delete(reverse("account:data") + f"?include_keys={value}")
+    response = api.delete(reverse("account:data") + f"?{query}")
     assert response.status_code == 400
-    assert error_of(response)["code"] == "invalid_request"
+    error = error_of(response)
+    assert error["code"] == "invalid_request"
+    assert error["details"][0]["field"] == "include_keys"
     assert snapshot(user) == before
 
 
