@@ -153,7 +153,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["clone_server.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "clone_server.pagination.DefaultPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "clone_server.openapi.CloneAutoSchema",
     "EXCEPTION_HANDLER": "clone_server.errors.exception_handler",
     # Per-user limits for the costly endpoint classes; a view opts in with `throttle_scope`.
     "DEFAULT_THROTTLE_CLASSES": ["clone_server.throttling.UserScopedRateThrottle"],

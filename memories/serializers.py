@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from clone_server.fields import StrictFloatField
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
 from memories.services import MAX_FACT_CHARS, MAX_PROFILE_CHARS, MAX_TAG_CHARS, MAX_TAGS
 
@@ -65,7 +66,7 @@ class FactOutput(serializers.ModelSerializer):
 class FactInput(serializers.Serializer):
     text = StrictCharField(max_length=MAX_FACT_CHARS)
     kind = serializers.RegexField(KIND_PATTERN, required=False, default="stated")
-    importance = serializers.FloatField(required=False, default=0.5, min_value=0, max_value=1)
+    importance = StrictFloatField(required=False, default=0.5, min_value=0, max_value=1)
     tags = serializers.ListField(
         child=StrictCharField(max_length=MAX_TAG_CHARS),
         required=False,
@@ -77,7 +78,7 @@ class FactInput(serializers.Serializer):
 class FactPatchInput(serializers.Serializer):
     text = StrictCharField(required=False, max_length=MAX_FACT_CHARS)
     kind = serializers.RegexField(KIND_PATTERN, required=False)
-    importance = serializers.FloatField(required=False, min_value=0, max_value=1)
+    importance = StrictFloatField(required=False, min_value=0, max_value=1)
     tags = serializers.ListField(
         child=StrictCharField(max_length=MAX_TAG_CHARS), required=False, max_length=MAX_TAGS
     )

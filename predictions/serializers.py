@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from clone_server.fields import StrictFloatField
 from predictions.models import Outcome, Prediction, PredictionStatus
 
 MAX_BATCH_ITEMS = 100
@@ -8,7 +9,7 @@ MAX_BATCH_ITEMS = 100
 class PredictItemInput(serializers.Serializer):
     agent = serializers.CharField(max_length=200)
     agent_input = serializers.CharField(max_length=20000, trim_whitespace=False)
-    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
+    threshold = StrictFloatField(min_value=0.0, max_value=1.0, default=0.8)
     k = serializers.IntegerField(min_value=1, max_value=10, default=3)
 
     def validate_agent_input(self, value: str) -> str:

@@ -57,7 +57,9 @@ class PredictionListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = ListFilterInput(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty `?outcome=` in a QueryDict as
+        # "not given", which would silently ignore a filter the client did send.
+        filters = ListFilterInput(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return selectors.prediction_list(user=self.request.user, **filters.validated_data)
 

@@ -37,6 +37,39 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _openapi_30(node: Any) -> Any:
+    """``node`` with ``$defs`` references inlined and the 2020-12-only keywords dropped."""
+    if isinstance(node, list):
+        return [_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = EVENT_SCHEMA["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return _openapi_30({**target, **rest})
+    dropped = {"$schema", "$id", "$defs", "allOf"}
+    return {key: _openapi_30(value) for key, value in node.items() if key not in dropped}
+
+
+def openapi_ingest_body() -> dict[str, Any]:
+    """The ingest body for the OpenAPI (3.0) schema: one CloneEvent or an array of them.
+
+    OpenAPI 3.0 has no if/then, so each kind's payload rules are only described; the server
+    checks them against the full JSON Schema (``GET /api/recording/schema/``)."""
+    event = _openapi_30(EVENT_SCHEMA)
+    kinds = "; ".join(
+        f"{kind}: requires {', '.join(EVENT_SCHEMA['$defs'][kind].get('required', []))}"
+        for kind in event["properties"]["kind"]["enum"]
+    )
+    event["properties"]["payload"]["description"] = f"Depends on kind ({kinds})."
+    batch = {
+        "type": "array",
+        "items": event,
+        "maxItems": settings.CLONE_MAX_EVENTS_PER_REQUEST,
+    }
+    return {"oneOf": [event, batch]}
+
+
 def _json_path(parts) -> str:
     path = "$"
     for part in parts:

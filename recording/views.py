@@ -6,21 +6,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clone_server.errors import ApiError, MalformedJson
+from clone_server.openapi import ErrorResponse
 from recording.selectors import session_events, session_list
 from recording.serializers import EventOutput, IngestOutput, SessionOutput
 from recording.services import InvalidEvents, TooManyEvents, event_ingest
-from recording.validation import EVENT_SCHEMA
+from recording.validation import EVENT_SCHEMA, openapi_ingest_body
 
 
 class EventIngestView(APIView):
     throttle_scope = "ingest"
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={"application/json": openapi_ingest_body()},
         responses={
             201: IngestOutput,
             200: IngestOutput,
-            411: OpenApiResponse(description="A chunked body without a Content-Length."),
+            411: OpenApiResponse(ErrorResponse, description="A chunked body without a length."),
         },
         description=(
             "One CloneEvent, or an array of up to 1,000. All-or-nothing: if any event is "
