@@ -291,6 +291,7 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
                 response = call(_url(endpoint, alice_ids), body, format="json")
                 missing = call(_url(endpoint, missing_ids), body, format="json")
                 check(label, response.status_code == 404, f"{response.status_code} on A's id")
+                check(label, ALICE not in _content(response), "A's data in the 404")
                 hostile = call(_url(endpoint, hostile_ids), body, format="json")
                 for other, what in [(missing, "a missing id"), (hostile, "an impossible id")]:
                     check(
