@@ -13,7 +13,10 @@ calibration, so an edited answer counts half right in every precision and risk):
 - ``coverage_at_precision``: the largest share answerable automatically, taking predictions in
   decreasing order of confidence, with a mean label of at least 0.9 (``metrics``);
 - ``aurc``: area under the risk-coverage curve (lower is better);
-- baselines: ``top1_accepted`` and ``mean_f1`` of the baselines' single answer.
+- baselines: ``top1_accepted`` and ``mean_f1`` of the baselines' single answer;
+- ``periods``: the predictions cut in ``PERIODS`` consecutive parts in time order, each with
+  its top-1 accepted rate, calibrated ECE and what the threshold does: how the figures move
+  as the history (and the calibration) grows, the first part being the cold start.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ BINS = 10
 # The acceptance targets of issue 5 on the 30-day demo history.
 TARGET_ECE = 0.05
 TARGET_COVERAGE = 0.4
+PERIODS = 4
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -46,6 +50,28 @@ def _confidence_figures(confidences: list[float], labels: list[float]) -> dict[s
             confidences=confidences, correct=labels, precision=PRECISION_TARGET
         ),
     }
+
+
+def _periods(records: Sequence[Record], threshold: float) -> list[dict[str, Any]]:
+    n = len(records)
+    periods = []
+    for part in range(PERIODS if n >= PERIODS else 0):
+        start, end = n * part // PERIODS, n * (part + 1) // PERIODS
+        chunk = records[start:end]
+        labels = [label_for(r.outcome) for r in chunk]
+        confidences = [r.confidence for r in chunk]
+        auto = metrics.selective(confidences=confidences, correct=labels, threshold=threshold)
+        periods.append(
+            {
+                "first": start + 1,
+                "last": end,
+                "top1_accepted": _mean([float(r.outcome == "accepted") for r in chunk]),
+                "ece_calibrated": metrics.ece(probs=confidences, labels=labels, bins=BINS),
+                "threshold_coverage": auto["coverage"],
+                "threshold_precision": auto["precision"],
+            }
+        )
+    return periods
 
 
 def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[str, Any]:
@@ -81,6 +107,7 @@ def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[s
             }
             for name in BASELINES
         },
+        "periods": _periods(records, threshold),
         "reliability": {
             "raw": metrics.reliability(probs=raw, labels=labels, bins=BINS),
             "calibrated": metrics.reliability(probs=calibrated, labels=labels, bins=BINS),
@@ -147,7 +174,20 @@ def report_table(report: dict[str, Any]) -> str:
         f"At threshold {auto['value']:g} (calibrated): coverage {_fmt(auto['coverage'])}, "
         f"precision {_fmt(auto['precision'])} ({auto['n_auto']} answered automatically)",
     ]
+    if report["periods"]:
+        lines += [
+            "",
+            f"{'by part of the replay (time order)':<34}{'top-1':>10}{'ECE cal.':>10}"
+            f"{'coverage':>10}{'precision':>11}",
+        ]
+        for period in report["periods"]:
+            lines.append(
+                f"{'predictions ' + str(period['first']) + '-' + str(period['last']):<34}"
+                f"{_fmt(period['top1_accepted']):>10}{_fmt(period['ece_calibrated']):>10}"
+                f"{_fmt(period['threshold_coverage']):>10}{_fmt(period['threshold_precision']):>11}"
+            )
     targets = report["targets"]
+    lines.append("")
     lines.append(
         f"Targets: calibrated ECE < {targets['calibrated_ece_below']:g}: "
         f"{'met' if targets['calibrated_ece_met'] else 'missed'}; coverage >= "

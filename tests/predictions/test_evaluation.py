@@ -141,6 +141,12 @@ def test_every_figure_matches_the_hand_computed_value(tmp_path, scripted):
         "yes, commit",
         "yes",
     ]
+    # In four consecutive parts (1 | 2 | 3 | 4-5): accepted | rejected | edited | rejected+accepted.
+    periods = report["periods"]
+    assert [(p["first"], p["last"]) for p in periods] == [(1, 1), (2, 2), (3, 3), (4, 5)]
+    assert [p["top1_accepted"] for p in periods] == [1.0, 0.0, 0.0, 0.5]
+    assert [p["threshold_coverage"] for p in periods] == [1.0, 0.0, 0.0, 0.0]
+    assert periods[3]["ece_calibrated"] == pytest.approx((0 + 0.6) / 2)
     assert "top-1 accepted rate" in table and "0.400" in table
 
 
