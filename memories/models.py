@@ -168,14 +168,8 @@ class RawMemory(models.Model):
                 name="raw_user_in_reply_to",
                 condition=Q(kind="user_reply"),
             ),
-            # btree_gin lets the user id share the GIN index: one user's answered prompts only.
-            # The id range (the user's newest answered prompts, found with the btree below)
-            # narrows the match inside the index, so heap reads stay bounded by the window.
-            PostgresGinIndex(
-                fields=["user", "id", "search"],
-                name="raw_answered_recent_search",
-                condition=Q(kind="agent_prompt", reply_text__isnull=False),
-            ),
+            # Relevance reads the user's newest answered prompts from here (a bounded window);
+            # a GIN index over all matches was dropped: its cost grew with the history.
             models.Index(
                 fields=["user", "id"],
                 name="raw_user_answered",
