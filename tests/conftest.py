@@ -73,7 +73,7 @@ def anon_client():
 def _client_for(user, scheme: str) -> APIClient:
     client = APIClient()
     if scheme == "jwt":
-        from rest_framework_simplejwt.tokens import RefreshToken
+        from clone_server.accounts.tokens import RefreshToken
 
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     else:
