@@ -17,7 +17,11 @@ class Prediction(models.Model):
     """One answer Clone predicted for an agent's prompt, kept with its raw confidence so the
     calibration fitter can learn from the feedback it later receives."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Every index below leads with the user, so the FK needs none of its own (it also lured the
+    # fitter's read away from the ordered partial index into a sort).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     agent = models.CharField(max_length=200)
     agent_input = models.TextField()
     threshold = models.FloatField()
@@ -47,8 +51,10 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent"),
             models.Index(fields=["user", "status", "-created_at"], name="prediction_user_status"),
+            # The fitter's read: the newest labels in index order (the id breaks created_at ties
+            # without a sort).
             models.Index(
-                fields=["user", "-created_at"],
+                fields=["user", "-created_at", "-id"],
                 name="prediction_user_labelled",
                 condition=models.Q(outcome__isnull=False),
             ),

@@ -48,10 +48,10 @@ def calibration_training_set(
         .order_by("-created_at", "-id")
         .values_list("raw_confidence", "outcome")[:limit]
     )
-    scores, labels = [], []
-    for raw, outcome in rows:
-        scores.append(raw)
-        labels.append(label_for(outcome))
+    pairs = list(rows)
+    # Column-wise, not row by row: this runs for 5,000 rows per user in the daily fit.
+    scores = [raw for raw, _ in pairs]
+    labels = list(map(label_for, [outcome for _, outcome in pairs]))
     return scores, labels
 
 
