@@ -57,6 +57,7 @@ from typing import Any
 
 from predictions.local import (
     asking_sentence,
+    parse_time,
     prompt_similarity,
     same_reply,
     stem,
@@ -161,19 +162,6 @@ class _Row:
     episodes: set[Any] = field(default_factory=set)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, str) and value:
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
 
@@ -184,7 +172,7 @@ def _parse(raw: dict) -> _Row:
         id=raw.get("id"),
         kind=_text(raw.get("kind")),
         text=text,
-        when=_parse_time(raw.get("occurred_at")),
+        when=parse_time(raw.get("occurred_at")),
         agent=_text(raw.get("agent")),
         prompt=_text(raw.get("prompt_text")),
         reply=_text(raw.get("reply_text")),

@@ -318,7 +318,8 @@ def prompt_similarity(a: str, b: str, *, floor: float = 0.0) -> float:
 # --- the predictor ---------------------------------------------------------------------------
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from a datetime or an ISO string (naive means UTC); None if unusable."""
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, str) and value:
@@ -397,7 +398,7 @@ def _neighbours(
         return []
 
     max_score = max(_number(item.get("score")) for _, item, _ in rows)
-    times = {key: _parse_time(item.get("occurred_at")) for key, item, _ in rows}
+    times = {key: parse_time(item.get("occurred_at")) for key, item, _ in rows}
     known = [t for t in times.values() if t is not None]
     anchor = now or (max(known) if known else None)
     wanted_agent = (agent or "").strip().casefold()
@@ -565,7 +566,7 @@ def replies_predict(
     """
     if k <= 0:
         return []
-    now = _parse_time(now)
+    now = parse_time(now)
     query = _features(agent_input or "")
     neighbours = _neighbours(agent=agent, query=query, relevant=relevant or [], now=now)
     if now is not None:
