@@ -11,7 +11,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -133,14 +133,7 @@ class EpisodePromotion:
     usage: llm.Usage = field(default_factory=llm.Usage)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "episode_ids": self.episode_ids,
-            "rows": self.rows,
-            "llm_calls": self.llm_calls,
-            "remaining": self.remaining,
-            "usage": self.usage.as_dict(),
-        }
+        return asdict(self)  # usage becomes its token counts too
 
 
 @dataclass
@@ -155,16 +148,7 @@ class FactPromotion:
     usage: llm.Usage = field(default_factory=llm.Usage)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "reinforced": self.reinforced,
-            "refined": self.refined,
-            "fact_ids": self.fact_ids,
-            "episodes": self.episodes,
-            "llm_calls": self.llm_calls,
-            "remaining": self.remaining,
-            "usage": self.usage.as_dict(),
-        }
+        return asdict(self)  # usage becomes its token counts too
 
 
 @dataclass(frozen=True)
