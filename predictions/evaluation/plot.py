@@ -27,6 +27,11 @@ def _pyplot():
     return pyplot
 
 
+def plot_check() -> None:
+    """Raise ``PlotUnavailable`` now if ``plot_write`` could not work (no matplotlib)."""
+    _pyplot()
+
+
 def plot_write(*, report: dict[str, Any], path: str | Path, title: str = "") -> None:
     """Write the reliability diagram (calibrated and raw confidence, bars of the bin counts)
     and the risk-coverage curves to ``path`` (PNG)."""

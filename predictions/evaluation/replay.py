@@ -29,7 +29,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from clone_server.accounts.data_rights import account_data_delete
 from memories.promotion import episodes_promote, facts_promote
 from memories.selectors import profile_get
 from memories.services import raw_sync
@@ -131,6 +132,14 @@ def events_sorted(*, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: parse_occurred_at(e["occurred_at"]))
 
 
+def answered_prompts(*, events: list[dict[str, Any]]) -> int:
+    """How many prompts in ``events`` some reply answers: what a full replay predicts."""
+    prompts = {e["id"] for e in events if e["kind"] == "agent_prompt"}
+    return len(
+        prompts & {e["payload"].get("in_reply_to") for e in events if e["kind"] == "user_reply"}
+    )
+
+
 # --- the throwaway user ----------------------------------------------------------------------
 
 
@@ -145,14 +154,9 @@ def evaluation_user_create(*, prefix: str = "eval") -> AbstractBaseUser:
 
 @transaction.atomic
 def evaluation_user_delete(*, user: AbstractBaseUser) -> None:
-    """Delete the user and every row Clone holds about it (the account data deletion service,
-    then the account itself; cascades take whatever is left)."""
-    try:
-        from clone_server.accounts.data_rights import account_data_delete
-    except ImportError:  # pragma: no cover - older checkouts without data rights
-        account_data_delete = None
-    if account_data_delete is not None:
-        account_data_delete(user=user, include_keys=True)
+    """Delete the user and every row Clone holds about it: the account data deletion service
+    (every user-owned table, keys included), then the account itself."""
+    account_data_delete(user=user, include_keys=True)
     user.delete()
 
 
@@ -377,4 +381,4 @@ def _judged(
 
 
 def records_as_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:
-    return [record.__dict__.copy() for record in records]
+    return [asdict(record) for record in records]

@@ -196,6 +196,19 @@ def test_a_prompt_nobody_answered_is_not_predicted(user, scripted):
     assert [r.prompt_id for r in result.records] == ["p1", "p2", "p4", "p5"]
 
 
+def test_a_history_without_answered_prompts_reports_no_figures(tmp_path, scripted):
+    events = [e for e in script_events() if e["kind"] != "user_reply"]
+    dataset = write_jsonl(tmp_path / "unanswered.jsonl", events)
+    out_json = tmp_path / "report.json"
+
+    table, _ = run_evaluate("--dataset", dataset, "--json", str(out_json))
+
+    report = json.loads(out_json.read_text())
+    assert report["predictions"] == 0 and report["records"] == []
+    assert report["confidence"]["calibrated"]["ece"] is None
+    assert "Predictions: 0" in table and scripted == []
+
+
 def test_report_of_no_records_has_no_figures():
     report = report_build(records=[])
 

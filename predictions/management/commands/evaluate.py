@@ -16,9 +16,9 @@ from predictions.evaluation import (
     report_build,
     report_table,
 )
-from predictions.evaluation.plot import PlotUnavailable, _pyplot, plot_write
+from predictions.evaluation.plot import PlotUnavailable, plot_check, plot_write
 from predictions.evaluation.progress import Progress
-from predictions.evaluation.replay import records_as_dicts
+from predictions.evaluation.replay import answered_prompts, records_as_dicts
 
 
 def _unit(value: str) -> float:
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             raise CommandError("--provider anthropic needs ANTHROPIC_API_KEY.")
         if options["plot_out"]:
             try:
-                _pyplot()  # fail before a long replay, not after it
+                plot_check()  # fail before a long replay, not after it
             except PlotUnavailable as exc:
                 raise CommandError(str(exc)) from None
         try:
@@ -115,11 +115,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         user = evaluation_user_create()
         username = user.get_username()
-        prompts = {e["id"] for e in events if e["kind"] == "agent_prompt"}
-        answered = len(
-            prompts & {e["payload"].get("in_reply_to") for e in events if e["kind"] == "user_reply"}
-        )
+        answered = answered_prompts(events=events)
         total = min(answered, options["limit"] or answered)
+        # The raw stream: Django's OutputWrapper would end every redraw with a newline.
         progress = Progress(
             total=total, stream=getattr(self.stderr, "_out", self.stderr), label="evaluate "
         )

@@ -7,11 +7,12 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 
+from clone_server.accounts.data_rights import account_data_delete
 from clone_server.accounts.services import api_key_create
 from clone_server.errors import ApiError
 from predictions.evaluation import replay_run, report_build
 from predictions.evaluation.progress import Progress
-from predictions.evaluation.replay import events_sorted
+from predictions.evaluation.replay import answered_prompts, events_sorted
 from recording.demo import MAX_DAYS, demo_history
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -44,9 +45,10 @@ class Command(BaseCommand):
             raise CommandError("--username must not be blank.")
         started = time.perf_counter()
         events = events_sorted(events=demo_history(days=days, seed=seed))
-        answered = sum(1 for e in events if e["kind"] == "user_reply")
         progress = Progress(
-            total=answered, stream=getattr(self.stderr, "_out", self.stderr), label="load_demo "
+            total=answered_prompts(events=events),
+            stream=getattr(self.stderr, "_out", self.stderr),
+            label="load_demo ",
         )
         try:
             # One transaction: a failed load leaves the previous state, never half a demo.
@@ -82,8 +84,6 @@ class Command(BaseCommand):
                 f"User {username!r} exists and is not a demo account (it has a password or staff "
                 "rights); choose another --username."
             )
-        from clone_server.accounts.data_rights import account_data_delete
-
         account_data_delete(user=user, include_keys=True)
         return user
 
