@@ -227,3 +227,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Memory ----------------------------------------------------------------------------------
+CLONE_MEMORY_SYNC_CHUNK = env.int("CLONE_MEMORY_SYNC_CHUNK", default=2000)
+CLONE_MEMORY_BUNDLE_FACTS = env.int("CLONE_MEMORY_BUNDLE_FACTS", default=20)
+CLONE_MEMORY_BUNDLE_EPISODES = env.int("CLONE_MEMORY_BUNDLE_EPISODES", default=10)
+CLONE_MEMORY_BUNDLE_RAW = env.int("CLONE_MEMORY_BUNDLE_RAW", default=50)
+CLONE_MEMORY_BUNDLE_RELEVANT = env.int("CLONE_MEMORY_BUNDLE_RELEVANT", default=10)
+# Relevance searches the person's newest this-many answered prompts, so its cost is bounded.
+CLONE_MEMORY_RELEVANCE_WINDOW = env.int("CLONE_MEMORY_RELEVANCE_WINDOW", default=2000)
+CLONE_MEMORY_EPISODE_GAP_MINUTES = env.float("CLONE_MEMORY_EPISODE_GAP_MINUTES", default=30.0)
+CLONE_MEMORY_PROMOTE_MAX_ROWS = env.int("CLONE_MEMORY_PROMOTE_MAX_ROWS", default=1000)
+CLONE_MEMORY_EPISODE_MAX_ROWS = env.int("CLONE_MEMORY_EPISODE_MAX_ROWS", default=200)
+CLONE_MEMORY_PROMOTE_MAX_EPISODES = env.int("CLONE_MEMORY_PROMOTE_MAX_EPISODES", default=50)
+CLONE_MEMORY_DISTILL_EPISODES_PER_CALL = env.int(
+    "CLONE_MEMORY_DISTILL_EPISODES_PER_CALL", default=10
+)
+CLONE_MEMORY_DISTILL_EXISTING_FACTS = env.int("CLONE_MEMORY_DISTILL_EXISTING_FACTS", default=200)
+CLONE_MEMORY_PROMOTION_MODEL = env.str("CLONE_MEMORY_PROMOTION_MODEL", default="") or None
+# The local provider looks at this many of the person's most similar earlier answers.
+CLONE_LOCAL_NEIGHBOURS = env.int("CLONE_LOCAL_NEIGHBOURS", default=30)

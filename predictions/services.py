@@ -47,10 +47,11 @@ def _model_for_request(model: str | None) -> str:
     return LOCAL_MODEL if llm.active_provider() == "local" else resolved
 
 
-def _relevant_limit() -> int:
+def _relevant_limit() -> int | None:
+    """The local provider weighs a wide pool of neighbours itself; a model gets Memory's default."""
     if llm.active_provider() == "local":
-        return getattr(settings, "CLONE_LOCAL_NEIGHBOURS", 30)
-    return getattr(settings, "CLONE_RELEVANT_LIMIT", 10)
+        return settings.CLONE_LOCAL_NEIGHBOURS
+    return None
 
 
 def _answer_with_model(
