@@ -1,0 +1,227 @@
+"""Predict overhead benchmark (issue 7 target 2).
+
+A user holding 100,000 raw rows, 5,000 facts and 2,000 episodes asks
+``POST /api/predictions/predict/`` through gunicorn (2 workers) with the Anthropic provider
+pointed at the loopback fake model, which answers at once: what is measured is everything but
+the model's own latency (auth, context bundle and relevance, prompt building, the SDK round
+trip, calibration, the insert). The floor, in the same run and interleaved request by request:
+``GET /api/auth/api-keys/`` of the same user, an authenticated trivial endpoint. Targets: p50
+within 3x and p99 within 5x of the floor's.
+
+Also counts the SQL queries of one predict in-process for this user and for a user with 100
+times less data: the count must be the same (the test
+``tests/predictions/test_predict.py::test_queries_per_predict_do_not_grow_with_memory`` asserts
+it too), and times the context bundle alone, to say where the overhead goes.
+
+    python bench/predict.py [--requests 300] [--quick] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import seed
+from bench.common import Client, Server, django_setup
+from bench.support import (
+    DEFAULT_DATABASE,
+    connect,
+    fake_model,
+    percentile,
+    prepare,
+    row,
+    service_env,
+    write_json,
+)
+
+USERNAME, SMALL_USERNAME = "bench_predict", "bench_predict_small"
+RAW, FACTS, EPISODES = 100_000, 5_000, 2_000
+P50_TARGET, P99_TARGET = 3.0, 5.0
+QUESTIONS = (
+    "Run the database migrations on staging now?",
+    "Should I delete the failing tests and push the branch?",
+    "Can I upgrade the payment dependency and deploy?",
+    "Rebase onto main and force push the feature branch?",
+    "The redis cache looks stale, invalidate it?",
+    "Add an index on the orders table to fix the slow query?",
+)
+
+
+def api_key_for(user_id: int) -> str:
+    from django.contrib.auth import get_user_model
+
+    from clone_server.accounts.services import api_key_create
+
+    return api_key_create(user=get_user_model().objects.get(pk=user_id), name="bench").key
+
+
+def queries_per_predict(fake_url: str, user_ids: list[int]) -> list[int]:
+    """SQL queries of one ``prediction_create`` for each user, in this process."""
+    import logging
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+    from predictions.services import prediction_create
+
+    counts = []
+    with override_settings(
+        CLONE_LLM_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-fake", ANTHROPIC_BASE_URL=fake_url
+    ):
+        for user_id in user_ids:
+            user = get_user_model().objects.get(pk=user_id)
+            prediction_create(user=user, agent="claude-code", agent_input=QUESTIONS[0])  # warm
+            with CaptureQueriesContext(connection) as captured:
+                prediction_create(user=user, agent="claude-code", agent_input=QUESTIONS[1])
+            counts.append(len(captured.captured_queries))
+    return counts
+
+
+def bundle_ms(user_id: int, runs: int) -> dict[str, float]:
+    """Median in-process milliseconds of the context bundle, without and with relevance."""
+    from django.contrib.auth import get_user_model
+
+    from memories.selectors import context_bundle
+
+    user = get_user_model().objects.get(pk=user_id)
+    out = {}
+    for label, question in (("tiers", None), ("with_relevance", QUESTIONS[0])):
+        times = []
+        for i in range(runs):
+            q = None if question is None else QUESTIONS[i % len(QUESTIONS)]
+            started = time.perf_counter()
+            context_bundle(user=user, agent_input=q)
+            times.append((time.perf_counter() - started) * 1000)
+        out[label] = statistics.median(times)
+    return out
+
+
+def measure(server: Server, api_key: str, requests: int) -> dict[str, list[float]]:
+    """Interleaved trivial GETs and predicts on one persistent connection; ms each."""
+    client = Client(server.host, server.port, {"X-Clone-API-Key": api_key})
+    trivial, predict = [], []
+    try:
+        for i in range(requests + 20):
+            started = time.perf_counter()
+            status, raw = client.request("GET", "/api/auth/api-keys/")
+            trivial_ms = (time.perf_counter() - started) * 1000
+            if status != 200:
+                raise RuntimeError(f"api-keys answered {status}: {raw[:300]!r}")
+            body = json.dumps(
+                {
+                    "agent": "claude-code",
+                    "agent_input": QUESTIONS[i % len(QUESTIONS)],
+                    "threshold": 0.8,
+                    "k": 3,
+                }
+            ).encode()
+            started = time.perf_counter()
+            status, raw = client.request("POST", "/api/predictions/predict/", body)
+            predict_ms = (time.perf_counter() - started) * 1000
+            if status != 201:
+                raise RuntimeError(f"predict answered {status}: {raw[:300]!r}")
+            if i >= 20:  # the first 20 of each warm the workers
+                trivial.append(trivial_ms)
+                predict.append(predict_ms)
+    finally:
+        client.close()
+    return {"trivial": trivial, "predict": predict}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="measured predicts (300)")
+    parser.add_argument("--quick", action="store_true", help="60 requests")
+    parser.add_argument("--json", metavar="OUT")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    args = parser.parse_args(argv)
+    requests = 60 if args.quick else args.requests
+
+    database_url = prepare(args.database)
+    with connect(database_url) as conn:
+        user_id, seeded = seed.memory_user_ensure(
+            conn, username=USERNAME, raw=RAW, facts=FACTS, episodes=EPISODES
+        )
+        small_id, _ = seed.memory_user_ensure(
+            conn, username=SMALL_USERNAME, raw=RAW // 100, facts=FACTS // 100, episodes=20
+        )
+        if seeded:
+            seed.analyze(conn)
+    django_setup(database_url)
+    api_key = api_key_for(user_id)
+
+    with fake_model(delay_ms=0) as fake_url:
+        counts = queries_per_predict(fake_url, [user_id, small_id])
+        bundle = bundle_ms(user_id, runs=30 if args.quick else 60)
+        with Server(database_url, workers=2, **service_env(fake_url)) as server:
+            times = measure(server, api_key, requests)
+
+    trivial, predict = times["trivial"], times["predict"]
+    t50, t99 = percentile(trivial, 50), percentile(trivial, 99)
+    p50, p99 = percentile(predict, 50), percentile(predict, 99)
+    rows = [
+        row(
+            "predict p50 (fake model answers at once)",
+            p50,
+            "ms",
+            floor=t50,
+            floor_label="GET api-keys p50",
+            ratio=p50 / t50,
+            target=f"<= {P50_TARGET:g}x",
+            ok=p50 / t50 <= P50_TARGET,
+        ),
+        row(
+            "predict p99",
+            p99,
+            "ms",
+            floor=t99,
+            floor_label="GET api-keys p99",
+            ratio=p99 / t99,
+            target=f"<= {P99_TARGET:g}x",
+            ok=p99 / t99 <= P99_TARGET,
+        ),
+        row(
+            "SQL queries per predict (100k raw vs 1k raw)",
+            counts[0],
+            "queries",
+            floor=counts[1],
+            floor_label="at 1/100 of the data",
+            ratio=counts[0] / counts[1],
+            target="equal",
+            ok=counts[0] == counts[1],
+        ),
+    ]
+    result = {
+        "name": "predict",
+        "rows": rows,
+        "requests": requests,
+        "user": {"raw": RAW, "facts": FACTS, "episodes": EPISODES},
+        "trivial_ms": {"p50": t50, "p90": percentile(trivial, 90), "p99": t99},
+        "predict_ms": {"p50": p50, "p90": percentile(predict, 90), "p99": p99},
+        "bundle_in_process_ms": bundle,
+        "queries_per_predict": {"big": counts[0], "small": counts[1]},
+        "seed_s": seeded,
+    }
+    print(f"predict: {requests} predicts interleaved with {requests} GET /api/auth/api-keys/")
+    print(f"  trivial  p50 {t50:7.1f} ms  p99 {t99:7.1f} ms")
+    print(f"  predict  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({p50 / t50:.2f}x, {p99 / t99:.2f}x)")
+    print(
+        f"  in-process bundle: tiers {bundle['tiers']:.1f} ms, "
+        f"with relevance {bundle['with_relevance']:.1f} ms"
+    )
+    print(f"  queries per predict: {counts[0]} (100k raw) vs {counts[1]} (1k raw)")
+    write_json(args.json, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
