@@ -7,7 +7,8 @@ sessions, 2 POST events (10 new events each), 2 POST memory context (with releva
 1 POST predict, 1 GET predictions, 1 GET facts, 1 GET stats, 1 GET health. Each worker's
 resident memory (``VmRSS`` in ``/proc/<pid>/status``) is sampled every 500 requests.
 Targets: every sample under 200 MB, and no growth: the end within 10 MB of the level after the
-first 10% of the requests (warm-up: imports, caches, connection).
+first 10% of the requests (warm-up: imports, caches, connection), and within 5 MB of the level
+at half-way (a leak keeps growing; warm-up flattens out).
 
     python bench/memory.py [--requests 20000] [--quick] [--json OUT]
 """
@@ -40,6 +41,7 @@ from bench.support import (
 
 RSS_LIMIT_MB = 200.0
 GROWTH_LIMIT_MB = 10.0
+LATE_GROWTH_LIMIT_MB = 5.0  # a leak keeps growing; warm-up growth flattens out
 SAMPLE_EVERY = 500
 THREADS = 2
 _event_ids = itertools.count()
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     warm_at = total // 10
     warm = next(s for s in samples if s["requests"] >= warm_at)
+    half = next(s for s in samples if s["requests"] >= total // 2)
     per_worker = {}
     for pid in map(str, pids):
         series = [s[pid] for s in samples]
@@ -179,9 +182,11 @@ def main(argv: list[str] | None = None) -> dict:
             "end_mb": series[-1],
             "max_mb": max(series),
             "growth_after_warmup_mb": series[-1] - warm[pid],
+            "growth_last_half_mb": series[-1] - half[pid],
         }
     max_mb = max(w["max_mb"] for w in per_worker.values())
     growth = max(w["growth_after_warmup_mb"] for w in per_worker.values())
+    late = max(w["growth_last_half_mb"] for w in per_worker.values())
     rows = [
         row(
             f"gunicorn worker RSS, max over {total:,} mixed requests",
@@ -197,13 +202,20 @@ def main(argv: list[str] | None = None) -> dict:
             target=f"< {GROWTH_LIMIT_MB:g} MB",
             ok=growth < GROWTH_LIMIT_MB,
         ),
+        row(
+            "worker RSS growth over the last half of the requests",
+            late,
+            "MB",
+            target=f"< {LATE_GROWTH_LIMIT_MB:g} MB",
+            ok=late < LATE_GROWTH_LIMIT_MB,
+        ),
     ]
     print(f"memory: {total:,} mixed requests in {seconds:.0f} s ({total / seconds:.0f}/s)")
     for pid, w in per_worker.items():
         print(
             f"  worker {pid}: start {w['start_mb']:.1f} MB, after warm-up {w['warm_mb']:.1f}, "
             f"end {w['end_mb']:.1f}, max {w['max_mb']:.1f} "
-            f"(growth {w['growth_after_warmup_mb']:+.1f})"
+            f"(growth {w['growth_after_warmup_mb']:+.1f}, last half {w['growth_last_half_mb']:+.1f})"
         )
     result = {
         "name": "memory",
