@@ -1,8 +1,8 @@
 """Find the person's earlier answers to prompts like a new one.
 
 Postgres: one query for any number of inputs. Each input becomes an OR-ed ``tsquery`` on the
-english configuration (stemming: "migrations" finds "migrate"), widened by a small synonym table
-and prefix matches for words of 5+ letters (so "instal" still finds "install"). The match is
+english configuration (stemming: "migrations" finds "migrate"), widened by a small synonym
+table. The match is
 computed once per query over the user's newest ``relevance_window()`` answered prompts (read
 by a backward scan of a small partial btree), so the work per input is bounded by the window,
 not by the history (measured on a loaded 2-core machine: one input 47-53 ms -> 18-23 ms, 100
@@ -78,9 +78,11 @@ def query_terms(text: str) -> list[str]:
 
 
 def _tsquery_source(text: str) -> str:
-    """Raw ``to_tsquery`` text: terms OR-ed; words of 5+ letters also match as prefixes.
-    Tokens are letters and digits only, so nothing in the input can alter the query syntax."""
-    return " | ".join(f"{t}:*" if len(t) >= 5 else t for t in query_terms(text))
+    """Raw ``to_tsquery`` text: the terms OR-ed (stemmed by Postgres). No prefix matching: it
+    doubled the cost of matching the window (4.7 -> 1.8 ms per input at W=2000) and changed no
+    figure of the demo evaluation. Tokens are letters and digits only, so nothing in the input
+    can alter the query syntax."""
+    return " | ".join(query_terms(text))
 
 
 def _row(

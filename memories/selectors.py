@@ -95,7 +95,9 @@ def context_bundle(
     episodes_limit = defaults["episodes_limit"] if episodes_limit is None else episodes_limit
     raw_limit = defaults["raw_limit"] if raw_limit is None else raw_limit
     relevant_limit = defaults["relevant_limit"] if relevant_limit is None else relevant_limit
-    profile = UserProfile.objects.filter(user=user).values("body", "updated_at").first()
+    profile = (
+        UserProfile.objects.filter(user=user).values("body", "updated_at", "calibration").first()
+    )
     facts = SemanticMemory.objects.filter(user=user).order_by(*FACT_ORDER)
     episodes = episode_list(user=user)
     raw = raw_list(user=user)
@@ -103,6 +105,8 @@ def context_bundle(
         "profile": {
             "body": profile["body"] if profile else "",
             "updated_at": _iso(profile["updated_at"]) if profile else None,
+            # Read here so a prediction needs no second profile query.
+            "calibration": profile["calibration"] if profile else {},
         },
         "facts": [
             {"id": f[0], "kind": f[1], "text": f[2], "importance": f[3], "tags": f[4]}

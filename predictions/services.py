@@ -14,7 +14,7 @@ from rest_framework.exceptions import NotFound
 
 from clone_server.errors import ApiError, error_body
 from memories import decay
-from memories.selectors import context_bundle, profile_get, relevant_replies
+from memories.selectors import context_bundle, relevant_replies
 from memories.services import profile_calibration_set
 from predictions import llm, local, prompts, selectors
 from predictions.calibration import Calibration, platt_fit
@@ -201,7 +201,7 @@ def prediction_create(
     resolved = _model_for_request(model)
     item = PredictItem(agent=agent, agent_input=agent_input, threshold=threshold, k=k)
     bundle = context_bundle(user=user, agent_input=agent_input, relevant_limit=_relevant_limit())
-    calibration = Calibration.from_dict(profile_get(user=user).calibration)
+    calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     answer = _answer(
         bundle=bundle,
@@ -248,7 +248,7 @@ def prediction_batch_create(
     relevant_per_item = relevant_replies(
         user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit()
     )
-    calibration = Calibration.from_dict(profile_get(user=user).calibration)
+    calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     known_fact_ids = {f["id"] for f in bundle["facts"]}
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     # One time budget for the whole batch, so it ends inside the server's worker timeout; an

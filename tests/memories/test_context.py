@@ -30,7 +30,7 @@ def test_empty_bundle_has_exactly_the_documented_keys(api):
     response = api.post(reverse("memories:context"), {}, format="json")
     assert response.status_code == 200, response.content
     assert response.json() == {
-        "profile": {"body": "", "updated_at": None},
+        "profile": {"body": "", "updated_at": None, "calibration": {}},
         "facts": [],
         "episodes": [],
         "raw": [],
@@ -136,7 +136,7 @@ def test_bundle_never_shows_another_users_memory(api, user, other_user):
         reverse("memories:context"), {"agent_input": "Run the migrations now?"}, format="json"
     ).json()
     assert bundle == {
-        "profile": {"body": "", "updated_at": None},
+        "profile": {"body": "", "updated_at": None, "calibration": {}},
         "facts": [],
         "episodes": [],
         "raw": [],
