@@ -24,7 +24,7 @@ def bundle_limits() -> dict[str, int]:
 
 def relevance_window() -> int:
     """Relevance searches the user's newest this-many answered prompts (bounded cost per input)."""
-    return max(1, int(setting("CLONE_MEMORY_RELEVANCE_WINDOW", 2000)))
+    return max(1, int(setting("CLONE_MEMORY_RELEVANCE_WINDOW", 1000)))
 
 
 def episode_gap_minutes() -> float:
