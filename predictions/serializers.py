@@ -86,6 +86,46 @@ class PredictionOutput(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def to_representation(self, prediction: Prediction) -> dict:
+        # Written out by hand: the same output as the declared fields (a test holds the two
+        # equal) without building a dozen field objects per instance: 1.2 ms -> 0.05 ms, which a
+        # batch of 100 pays 100 times.
+        return {
+            "id": prediction.id,
+            "status": prediction.status,
+            "confidence": float(prediction.confidence),
+            "raw_confidence": float(prediction.raw_confidence),
+            "candidates": [
+                {
+                    "text": str(c["text"]),
+                    "reasoning": str(c["reasoning"]),
+                    "confidence": float(c["confidence"]),
+                    "raw_confidence": float(c["raw_confidence"]),
+                    "cited_facts": [int(i) for i in c["cited_facts"]],
+                }
+                for c in prediction.candidates
+            ],
+            "cited_facts": [int(i) for i in prediction.cited_facts],
+            "threshold": float(prediction.threshold),
+            "k": prediction.k,
+            "agent": prediction.agent,
+            "agent_input": prediction.agent_input,
+            "model": prediction.model,
+            "usage": {key: int(value) for key, value in prediction.usage.items()},
+            "latency_ms": prediction.latency_ms,
+            "outcome": prediction.outcome,
+            "actual_reply": prediction.actual_reply,
+            "feedback_at": _iso(prediction.feedback_at),
+            "created_at": _iso(prediction.created_at),
+        }
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _iso(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
 
 class ErrorItemOutput(serializers.Serializer):
     error = serializers.DictField()

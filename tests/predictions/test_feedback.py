@@ -185,3 +185,17 @@ def test_list_is_a_constant_number_of_queries(
     api = client_for(user, "jwt")
     with django_assert_max_num_queries(3):  # auth is stateless; count + page
         assert len(api.get(reverse("predictions:list")).json()["results"]) == 12
+
+
+def test_hand_written_output_equals_the_declared_fields(user, fake_anthropic):
+    from rest_framework import serializers
+
+    from predictions.serializers import PredictionOutput
+
+    fact = a_fact(user)
+    prediction = _cited_prediction(user, fake_anthropic, fact)
+    prediction_feedback(user=user, prediction_id=prediction.id, outcome="edited", actual_reply="ok")
+    prediction.refresh_from_db()
+    declared = serializers.ModelSerializer.to_representation(PredictionOutput(), prediction)
+    assert PredictionOutput(prediction).data == declared
+    assert PredictionOutput([prediction], many=True).data == [declared]
