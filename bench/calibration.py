@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from predictions.calibration import MAX_LABELS, platt_fit, platt_objective
+from tests.predictions.libsvm_reference import libsvm_sigmoid_train
 
 FIT_TARGET_S = 0.050
 FLEET_TARGET_S = 60.0
@@ -92,61 +93,6 @@ def fleet_user(rng: random.Random, kind: str) -> tuple[list[float], list[float]]
         scores.append(x)
         labels.append(1.0 if u < 0.85 * p else 0.5 if u < p else 0.0)
     return scores, labels
-
-
-# --- the "before" figure: libsvm's sigmoid_train as written -------------------------------
-
-
-def libsvm_port(dec_values: list[float], labels: list[float]) -> tuple[float, float]:
-    """libsvm's ``sigmoid_train`` translated line by line (fractional labels allowed)."""
-    prior1 = sum(labels)
-    prior0 = len(labels) - prior1
-    hi, lo = (prior1 + 1.0) / (prior1 + 2.0), 1 / (prior0 + 2.0)
-    t = [y * hi + (1 - y) * lo for y in labels]
-    a, b = 0.0, math.log((prior0 + 1.0) / (prior1 + 1.0))
-
-    def objective(a: float, b: float) -> float:
-        fval = 0.0
-        for f, ti in zip(dec_values, t, strict=True):
-            z = f * a + b
-            if z >= 0:
-                fval += ti * z + math.log(1 + math.exp(-z))
-            else:
-                fval += (ti - 1) * z + math.log(1 + math.exp(z))
-        return fval
-
-    fval = objective(a, b)
-    for _ in range(100):
-        h11 = h22 = 1e-12
-        h21 = g1 = g2 = 0.0
-        for f, ti in zip(dec_values, t, strict=True):
-            z = f * a + b
-            if z >= 0:
-                p, q = math.exp(-z) / (1.0 + math.exp(-z)), 1.0 / (1.0 + math.exp(-z))
-            else:
-                p, q = 1.0 / (1.0 + math.exp(z)), math.exp(z) / (1.0 + math.exp(z))
-            d2 = p * q
-            h11 += f * f * d2
-            h22 += d2
-            h21 += f * d2
-            g1 += f * (ti - p)
-            g2 += ti - p
-        if abs(g1) < 1e-5 and abs(g2) < 1e-5:
-            break
-        det = h11 * h22 - h21 * h21
-        d_a, d_b = -(h22 * g1 - h21 * g2) / det, -(-h21 * g1 + h11 * g2) / det
-        gd = g1 * d_a + g2 * d_b
-        step = 1.0
-        while step >= 1e-10:
-            new_a, new_b = a + step * d_a, b + step * d_b
-            new_f = objective(new_a, new_b)
-            if new_f < fval + 0.0001 * step * gd:
-                a, b, fval = new_a, new_b, new_f
-                break
-            step /= 2.0
-        if step < 1e-10:
-            break
-    return a, b
 
 
 # --- the reference optimum: scipy -----------------------------------------------------------
@@ -251,7 +197,9 @@ def main(argv: list[str] | None = None) -> dict:
     for kind in ("llm", "continuous", "separable", "stall"):
         scores, labels = dataset(kind)
         ours = timed(lambda s=scores, y=labels: platt_fit(scores=s, labels=y), runs)
-        baseline = timed(lambda s=scores, y=labels: libsvm_port(s, y), 1 if args.quick else 3)
+        baseline = timed(
+            lambda s=scores, y=labels: libsvm_sigmoid_train(s, y), 1 if args.quick else 3
+        )
         fit = platt_fit(scores=scores, labels=labels)
         ref_a, ref_b, ref_obj = scipy_reference(scores, labels)
         our_obj = platt_objective(scores=scores, labels=labels, a=fit.a, b=fit.b)
