@@ -2,6 +2,8 @@ import ipaddress
 import socket
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -42,6 +44,21 @@ def _no_llm_key(settings):
     """Tests choose their LLM explicitly; nothing leaks in from the developer's environment."""
     settings.ANTHROPIC_API_KEY = ""
     settings.ANTHROPIC_BASE_URL = ""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """Each test starts with empty throttle windows; counts never carry over between tests."""
+    caches["throttle"].clear()
+
+
+@pytest.fixture
+def unthrottled(settings):
+    """For tests that flood on purpose to test something else (the throttles have their own)."""
+    settings.REST_FRAMEWORK = {
+        **django_settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"ingest": None, "predict": None, "promote": None},
+    }
 
 
 @pytest.fixture

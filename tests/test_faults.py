@@ -263,7 +263,10 @@ def test_eight_concurrent_feedback_flips_leave_the_importance_of_the_final_outco
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fit_calibration_running_during_predictions_never_fails_a_predict(user, settings):
+def test_fit_calibration_running_during_predictions_never_fails_a_predict(
+    user, settings, unthrottled
+):
+    # Three threads predict as fast as they can: a flood the predict throttle would cut short.
     settings.CLONE_LLM_PROVIDER = "local"
     client = _key_client(user)
     # Labelled history, so the refit really fits (and writes the profile) each time.

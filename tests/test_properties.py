@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -36,12 +35,8 @@ EVENTS = "recording:events"
 
 
 @pytest.fixture
-def client(user, client_for, settings):
+def client(user, client_for, unthrottled):
     # Hundreds of posts by one user: not what the throttle tests are about.
-    settings.REST_FRAMEWORK = {
-        **django_settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"ingest": None, "predict": None, "promote": None},
-    }
     return client_for(user, "jwt")
 
 

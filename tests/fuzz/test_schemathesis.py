@@ -11,7 +11,6 @@ import os
 
 import pytest
 import schemathesis
-from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -60,13 +59,9 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 @pytest.fixture(autouse=True)
-def _fuzz_settings(wsgi_in_test_transaction, settings):
-    settings.CLONE_LLM_PROVIDER = "local"
+def _fuzz_settings(wsgi_in_test_transaction, settings, unthrottled):
     # Fuzzing is not a flood test: the throttles are tested in tests/test_throttling.py.
-    settings.REST_FRAMEWORK = {
-        **django_settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"ingest": None, "predict": None, "promote": None},
-    }
+    settings.CLONE_LLM_PROVIDER = "local"
 
 
 def _headers(client) -> dict[str, str]:
