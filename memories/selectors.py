@@ -1,8 +1,10 @@
 """Reads from the Memory layer. Every selector takes the user and filters on it."""
 
+import json
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -70,6 +72,118 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _profile_json(body: str, updated_at, calibration: dict) -> dict[str, Any]:
+    # The calibration is read here so a prediction needs no second profile query.
+    return {"body": body, "updated_at": _iso(updated_at), "calibration": calibration}
+
+
+def _fact_json(id_, kind, text, importance, tags) -> dict[str, Any]:
+    return {"id": id_, "kind": kind, "text": text, "importance": importance, "tags": tags}
+
+
+def _episode_json(id_, title, summary, started_at, ended_at) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "title": title,
+        "summary": summary,
+        "started_at": _iso(started_at),
+        "ended_at": _iso(ended_at),
+    }
+
+
+def _raw_json(id_, kind, text, occurred_at) -> dict[str, Any]:
+    return {"id": id_, "kind": kind, "text": text, "occurred_at": _iso(occurred_at)}
+
+
+# The four tiers in one statement, each branch an index scan in its tier's order: one round
+# trip and no ORM compilation (the four ORM queries cost 2.7 ms for the bench user with 100k
+# raw rows, of which the server's own work is ~0.1 ms).
+_TIERS_SQL = """
+    SELECT tier, id, a, b, x, j, t1, t2 FROM (
+        SELECT 0 AS tier, 1 AS pos, CAST(NULL AS bigint) AS id, p.body AS a,
+               CAST(NULL AS text) AS b, CAST(NULL AS double precision) AS x, p.calibration AS j,
+               p.updated_at AS t1, CAST(NULL AS timestamptz) AS t2
+        FROM {profile} p WHERE p.user_id = %(user)s
+        UNION ALL
+        (SELECT 1, row_number() OVER w, s.id, s.kind, s.text, s.importance, s.tags, NULL, NULL
+         FROM {fact} s WHERE s.user_id = %(user)s
+         WINDOW w AS (ORDER BY s.importance DESC, s.updated_at DESC, s.id DESC)
+         ORDER BY s.importance DESC, s.updated_at DESC, s.id DESC LIMIT %(facts)s)
+        UNION ALL
+        (SELECT 2, row_number() OVER w, e.id, e.title, e.summary, NULL, NULL,
+                e.started_at, e.ended_at
+         FROM {episode} e WHERE e.user_id = %(user)s
+         WINDOW w AS (ORDER BY e.ended_at DESC, e.id DESC)
+         ORDER BY e.ended_at DESC, e.id DESC LIMIT %(episodes)s)
+        UNION ALL
+        (SELECT 3, row_number() OVER w, r.id, r.kind, r.text, NULL, NULL, r.occurred_at, NULL
+         FROM {raw} r WHERE r.user_id = %(user)s
+         WINDOW w AS (ORDER BY r.occurred_at DESC, r.id DESC)
+         ORDER BY r.occurred_at DESC, r.id DESC LIMIT %(raw)s)
+    ) tiers
+    ORDER BY tier, pos
+"""
+
+
+def _tiers_postgres(*, user, facts: int, episodes: int, raw: int) -> dict[str, Any]:
+    sql = _TIERS_SQL.format(
+        **{
+            name: connection.ops.quote_name(model._meta.db_table)
+            for name, model in (
+                ("profile", UserProfile),
+                ("fact", SemanticMemory),
+                ("episode", EpisodicMemory),
+                ("raw", RawMemory),
+            )
+        }
+    )
+    tiers: dict[str, Any] = {
+        "profile": _profile_json("", None, {}),
+        "facts": [],
+        "episodes": [],
+        "raw": [],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"user": user.pk, "facts": facts, "episodes": episodes, "raw": raw})
+        for tier, id_, a, b, x, j, t1, t2 in cursor.fetchall():
+            if tier == 0:
+                tiers["profile"] = _profile_json(a, t1, json.loads(j))
+            elif tier == 1:
+                tiers["facts"].append(_fact_json(id_, a, b, x, json.loads(j)))
+            elif tier == 2:
+                tiers["episodes"].append(_episode_json(id_, a, b, t1, t2))
+            else:
+                tiers["raw"].append(_raw_json(id_, a, b, t1))
+    return tiers
+
+
+def _tiers_orm(*, user, facts: int, episodes: int, raw: int) -> dict[str, Any]:
+    """The same as ``_tiers_postgres`` on any database (the SQLite first-run default)."""
+    profile = (
+        UserProfile.objects.filter(user=user)
+        .values_list("body", "updated_at", "calibration")
+        .first()
+    )
+    fact_rows = SemanticMemory.objects.filter(user=user).order_by(*FACT_ORDER)
+    return {
+        "profile": _profile_json(*profile) if profile else _profile_json("", None, {}),
+        "facts": [
+            _fact_json(*f)
+            for f in fact_rows.values_list("id", "kind", "text", "importance", "tags")[:facts]
+        ],
+        "episodes": [
+            _episode_json(*e)
+            for e in episode_list(user=user).values_list(
+                "id", "title", "summary", "started_at", "ended_at"
+            )[:episodes]
+        ],
+        "raw": [
+            _raw_json(*r)
+            for r in raw_list(user=user).values_list("id", "kind", "text", "occurred_at")[:raw]
+        ],
+    }
+
+
 def context_bundle(
     *,
     user: AbstractBaseUser,
@@ -85,52 +199,23 @@ def context_bundle(
 
     Facts: the ``facts_limit`` most important (zero importance last, then most recently
     updated). Episodes: the last ``episodes_limit`` by end time. Raw: the last ``raw_limit``
-    rows by time, newest first. A constant number of queries whatever the data size: one per
-    tier, one for relevance. Reads only; a missing profile reads as empty. A limit left as None
-    comes from settings (``CLONE_MEMORY_BUNDLE_FACTS`` 20, ``..._EPISODES`` 10, ``..._RAW`` 50,
-    ``..._RELEVANT`` 10).
+    rows by time, newest first. A constant number of queries whatever the data size: on
+    Postgres one for the four tiers and one for relevance (elsewhere one per tier). Reads only;
+    a missing profile reads as empty. A limit left as None comes from settings
+    (``CLONE_MEMORY_BUNDLE_FACTS`` 20, ``..._EPISODES`` 10, ``..._RAW`` 50, ``..._RELEVANT`` 10).
     """
     defaults = conf.bundle_limits()
     facts_limit = defaults["facts_limit"] if facts_limit is None else facts_limit
     episodes_limit = defaults["episodes_limit"] if episodes_limit is None else episodes_limit
     raw_limit = defaults["raw_limit"] if raw_limit is None else raw_limit
     relevant_limit = defaults["relevant_limit"] if relevant_limit is None else relevant_limit
-    profile = (
-        UserProfile.objects.filter(user=user).values("body", "updated_at", "calibration").first()
+    read = _tiers_postgres if connection.vendor == "postgresql" else _tiers_orm
+    bundle = read(
+        user=user,
+        facts=max(facts_limit, 0),
+        episodes=max(episodes_limit, 0),
+        raw=max(raw_limit, 0),
     )
-    facts = SemanticMemory.objects.filter(user=user).order_by(*FACT_ORDER)
-    episodes = episode_list(user=user)
-    raw = raw_list(user=user)
-    bundle: dict[str, Any] = {
-        "profile": {
-            "body": profile["body"] if profile else "",
-            "updated_at": _iso(profile["updated_at"]) if profile else None,
-            # Read here so a prediction needs no second profile query.
-            "calibration": profile["calibration"] if profile else {},
-        },
-        "facts": [
-            {"id": f[0], "kind": f[1], "text": f[2], "importance": f[3], "tags": f[4]}
-            for f in facts.values_list("id", "kind", "text", "importance", "tags")[
-                : max(facts_limit, 0)
-            ]
-        ],
-        "episodes": [
-            {
-                "id": e[0],
-                "title": e[1],
-                "summary": e[2],
-                "started_at": _iso(e[3]),
-                "ended_at": _iso(e[4]),
-            }
-            for e in episodes.values_list("id", "title", "summary", "started_at", "ended_at")[
-                : max(episodes_limit, 0)
-            ]
-        ],
-        "raw": [
-            {"id": r[0], "kind": r[1], "text": r[2], "occurred_at": _iso(r[3])}
-            for r in raw.values_list("id", "kind", "text", "occurred_at")[: max(raw_limit, 0)]
-        ],
-    }
     if agent_input is not None:
         bundle["relevant"] = relevant_replies(
             user=user, agent_inputs=[agent_input], limit=relevant_limit

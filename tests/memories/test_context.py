@@ -5,8 +5,14 @@ from django.urls import reverse
 
 from memories.models import EpisodicMemory
 from memories.relevance import overlap_score, query_terms
-from memories.selectors import context_bundle, relevant_replies
-from memories.services import fact_create, fact_delete, profile_update, raw_sync
+from memories.selectors import _tiers_orm, _tiers_postgres, context_bundle, relevant_replies
+from memories.services import (
+    fact_create,
+    fact_delete,
+    profile_calibration_set,
+    profile_update,
+    raw_sync,
+)
 from tests.factories import BASE_TIME, event
 from tests.memories.helpers import dialogue, ingest
 
@@ -153,13 +159,48 @@ def test_bundle_is_a_constant_number_of_queries(user, django_assert_num_queries)
         raw_sync(user=user)
 
     grow(3)
-    # profile, facts, episodes, raw, relevance
-    with django_assert_num_queries(5):
+    # the four tiers in one statement, then relevance
+    with django_assert_num_queries(2):
         context_bundle(user=user, agent_input="Run the migration?")
     grow(40)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         bundle = context_bundle(user=user, agent_input="Run the migration?")
     assert bundle["relevant"]
+
+
+@pytest.mark.parametrize("limits", [(20, 10, 50), (3, 2, 4), (0, 0, 0)])
+def test_one_statement_tiers_equal_the_orm_reads(user, other_user, limits):
+    """The Postgres single statement and the portable ORM path read the same rows in the same
+    order, ties included, and nothing of another user's."""
+    facts, episodes, raw = limits
+    assert _tiers_postgres(user=user, facts=facts, episodes=episodes, raw=raw) == _tiers_orm(
+        user=user, facts=facts, episodes=episodes, raw=raw
+    )  # no profile yet: the empty one
+    for owner in (user, other_user):
+        profile_update(user=owner, body=f"profile of {owner.username}")
+        for i in range(8):
+            # Equal importances: updated_at and then id break the ties.
+            fact_create(user=owner, text=f"{owner.username} fact {i}", importance=(i % 3) / 2)
+            _episode(owner, i % 4)  # equal end times: the id breaks the tie
+        # Same timestamps for several raw rows.
+        ingest(
+            owner,
+            *[event("note", payload={"text": f"n{i}"}, occurred_at=BASE_TIME) for i in range(6)],
+            *[event("note", payload={"text": f"m{i}"}) for i in range(6)],
+        )
+        raw_sync(user=owner)
+    profile_calibration_set(user=user, calibration={"a": -2.0, "b": 0.5, "n": 40})
+
+    fast = _tiers_postgres(user=user, facts=facts, episodes=episodes, raw=raw)
+    assert fast == _tiers_orm(user=user, facts=facts, episodes=episodes, raw=raw)
+    assert fast["profile"]["body"] == "profile of alice"
+    assert fast["profile"]["calibration"]["n"] == 40
+    assert [len(fast[tier]) for tier in ("facts", "episodes", "raw")] == [
+        min(facts, 8),
+        min(episodes, 8),
+        min(raw, 12),
+    ]
+    assert all("alice" in f["text"] for f in fast["facts"])
 
 
 def test_context_endpoint_queries_do_not_grow_with_data(api, user, django_assert_max_num_queries):
@@ -167,8 +208,8 @@ def test_context_endpoint_queries_do_not_grow_with_data(api, user, django_assert
         fact_create(user=user, text=f"fact {i}")
         dialogue(user, f"Delete file {i}?", "no", at=BASE_TIME + timedelta(minutes=i))
     raw_sync(user=user)
-    # authentication (up to 3 for an API key) + 5 for the bundle
-    with django_assert_max_num_queries(8):
+    # authentication (up to 3 for an API key) + 2 for the bundle
+    with django_assert_max_num_queries(5):
         response = api.post(reverse("memories:context"), {"agent_input": "delete"}, format="json")
     assert len(response.json()["relevant"]) == 10
 
