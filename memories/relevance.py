@@ -107,15 +107,15 @@ def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
         params.extend([index, _tsquery_source(text), text[:MAX_INPUT_CHARS]])
     params.extend([max(limit, RERANK_CANDIDATES), limit])
     # The window, read once per query whatever the number of inputs: the user's newest answered
-    # prompts, by a backward scan of a small partial btree (W heap reads). Each input then scans
-    # the window in memory, so the cost per input is bounded by W, not by the history. Two
-    # stages per input: the cheap ts_rank keeps the best RERANK_CANDIDATES; only those pay for
-    # trigram similarity (measured: ts_rank_cd costs ~80 us a row, similarity ~40 us, ts_rank
-    # ~5 us).
+    # prompts, by a backward scan of a small partial btree (W heap reads), keeping only what the
+    # match needs; the texts are fetched by id for the RERANK_CANDIDATES survivors alone. Each
+    # input then scans the window in memory, so the cost per input is bounded by W, not by the
+    # history. Two stages per input: the cheap ts_rank keeps the best RERANK_CANDIDATES; only
+    # those pay for trigram similarity (measured: ts_rank_cd costs ~80 us a row, similarity
+    # ~40 us, ts_rank ~5 us).
     sql = f"""
         WITH win AS MATERIALIZED (
-            SELECT a.id, a.event_key, a.agent, a.prompt_text, a.reply_text, a.occurred_at,
-                   a.search
+            SELECT a.id, a.occurred_at, a.search
             FROM {table} a
             WHERE a.user_id = %s AND a.kind = 'agent_prompt' AND a.reply_text IS NOT NULL
             ORDER BY a.id DESC
@@ -124,16 +124,16 @@ def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
         SELECT q.idx, r.event_key, r.agent, r.prompt_text, r.reply_text, r.occurred_at, r.score
         FROM (VALUES {values}) AS q(idx, tsq, input)
         CROSS JOIN LATERAL (
-            SELECT c.id, c.event_key, c.agent, c.prompt_text, c.reply_text, c.occurred_at,
-                   c.rank + similarity(c.prompt_text, q.input) AS score
+            SELECT c.id, t.event_key, t.agent, t.prompt_text, t.reply_text, c.occurred_at,
+                   c.rank + similarity(t.prompt_text, q.input) AS score
             FROM (
-                SELECT m.id, m.event_key, m.agent, m.prompt_text, m.reply_text, m.occurred_at,
-                       ts_rank(m.search, q.tsq, 1) AS rank
+                SELECT m.id, m.occurred_at, ts_rank(m.search, q.tsq, 1) AS rank
                 FROM win m
                 WHERE m.search @@ q.tsq
                 ORDER BY rank DESC, m.occurred_at DESC, m.id DESC
                 LIMIT %s
             ) c
+            JOIN {table} t ON t.id = c.id
             ORDER BY score DESC, c.occurred_at DESC, c.id DESC
             LIMIT %s
         ) r
