@@ -37,6 +37,7 @@ from tests.fakes.anthropic import (
 from tests.predictions.helpers import candidates_answer
 
 PROMPT = {"agent": "claude-code", "agent_input": "Run the migrations?"}
+ROOMY_TIMEOUT_S = 10.0
 
 # fault id -> (the provider's reply to every request, status, code)
 FAULTS = {
@@ -131,7 +132,9 @@ def test_llm_fault_maps_to_its_code_writes_nothing_and_a_retry_succeeds(
     user, client_for, fake_anthropic, settings, endpoint, reply, status, code
 ):
     settings.CLONE_LLM_MAX_RETRIES = 0
-    settings.CLONE_LLM_TIMEOUT_S = 0.3
+    # A short budget only where the fault is slowness; elsewhere a roomy one, so a loaded
+    # machine cannot turn a bad answer's second attempt into a timeout.
+    settings.CLONE_LLM_TIMEOUT_S = 0.3 if code == "llm_timeout" else ROOMY_TIMEOUT_S
     _history(user, fake_anthropic)
     client = client_for(user, "jwt")
     before = _state(user)
@@ -151,6 +154,7 @@ def test_llm_fault_maps_to_its_code_writes_nothing_and_a_retry_succeeds(
             assert response["Retry-After"] == "30"
     assert _state(user) == before
 
+    settings.CLONE_LLM_TIMEOUT_S = ROOMY_TIMEOUT_S
     fake_anthropic.respond_with(lambda request: tool_reply(endpoint.good_answer))
     retried = client.post(reverse(endpoint.url_name), endpoint.body, format="json")
 
