@@ -3,7 +3,6 @@ import socket
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -47,9 +46,16 @@ def _no_llm_key(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    """Each test starts with empty throttle windows; counts never carry over between tests."""
-    caches["throttle"].clear()
+def _fresh_throttle_counters(settings, request):
+    """Each test counts in its own in-memory throttle cache: no counts carry over between tests,
+    and a Redis named in the developer's environment is never written to (or flushed)."""
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{request.node.nodeid}",
+        },
+    }
 
 
 @pytest.fixture
