@@ -1,6 +1,7 @@
 """Reads from the Memory layer. Every selector takes the user and filters on it."""
 
 import json
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -125,8 +126,10 @@ _TIERS_SQL = """
 """
 
 
-def _tiers_postgres(*, user, facts: int, episodes: int, raw: int) -> dict[str, Any]:
-    sql = _TIERS_SQL.format(
+@cache
+def _tiers_sql() -> str:
+    """``_TIERS_SQL`` with the tables' quoted names, built once per process."""
+    return _TIERS_SQL.format(
         **{
             name: connection.ops.quote_name(model._meta.db_table)
             for name, model in (
@@ -137,6 +140,9 @@ def _tiers_postgres(*, user, facts: int, episodes: int, raw: int) -> dict[str, A
             )
         }
     )
+
+
+def _tiers_postgres(*, user, facts: int, episodes: int, raw: int) -> dict[str, Any]:
     tiers: dict[str, Any] = {
         "profile": _profile_json("", None, {}),
         "facts": [],
@@ -144,7 +150,9 @@ def _tiers_postgres(*, user, facts: int, episodes: int, raw: int) -> dict[str, A
         "raw": [],
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"user": user.pk, "facts": facts, "episodes": episodes, "raw": raw})
+        cursor.execute(
+            _tiers_sql(), {"user": user.pk, "facts": facts, "episodes": episodes, "raw": raw}
+        )
         for tier, id_, a, b, x, j, t1, t2 in cursor.fetchall():
             if tier == 0:
                 tiers["profile"] = _profile_json(a, t1, json.loads(j))
