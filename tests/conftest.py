@@ -63,7 +63,9 @@ def unthrottled(settings):
     """For tests that flood on purpose to test something else (the throttles have their own)."""
     settings.REST_FRAMEWORK = {
         **django_settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"ingest": None, "predict": None, "promote": None},
+        "DEFAULT_THROTTLE_RATES": {
+            scope: None for scope in django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        },
     }
 
 
