@@ -365,7 +365,6 @@ class _Group:
     evidence: float = 0.0
     best_sim: float = 0.0
     fact_ids: list[int] | None = None
-    fact_weight: float = 0.0
 
     def add_text(self, text: str, weight: float, stamp: float) -> None:
         self.texts[text] = self.texts.get(text, 0.0) + weight
@@ -423,6 +422,8 @@ def _neighbours(
         return []
     best = max(n.sim for n in found)
     kept = [n for n in found if n.sim >= RELATIVE_CUTOFF * best]
+    if now is not None:
+        _day_scoped(kept, now)
     kept.sort(key=lambda n: (-n.weight, -(n.when.timestamp() if n.when else 0.0), n.key))
     return kept
 
@@ -515,6 +516,15 @@ def _fact_reply(
     return None
 
 
+def _group_for(groups: list[_Group], reply: str) -> _Group:
+    """The group whose reply is the same as ``reply``, appended to ``groups`` if none is yet."""
+    group = next((g for g in groups if same_reply(g.key, reply)), None)
+    if group is None:
+        group = _Group(key=_norm(reply), members=[], texts={}, newest={})
+        groups.append(group)
+    return group
+
+
 def _day_scoped(neighbours: list[_Neighbour], now: datetime) -> None:
     """Down-weight neighbours whose reply names a weekday and that were given on another one."""
     for n in neighbours:
@@ -569,17 +579,11 @@ def replies_predict(
     now = parse_time(now)
     query = _features(agent_input or "")
     neighbours = _neighbours(agent=agent, query=query, relevant=relevant or [], now=now)
-    if now is not None:
-        _day_scoped(neighbours, now)
-        neighbours.sort(key=lambda n: (-n.weight, -(n.when.timestamp() if n.when else 0.0), n.key))
 
     groups: list[_Group] = []
     for n in neighbours:
         stamp = n.when.timestamp() if n.when else -math.inf
-        group = next((g for g in groups if same_reply(g.key, n.reply)), None)
-        if group is None:
-            group = _Group(key=_norm(n.reply), members=[], texts={}, newest={})
-            groups.append(group)
+        group = _group_for(groups, n.reply)
         group.members.append(n)
         group.add_text(n.reply, n.weight, stamp)
         group.weight += n.weight
@@ -605,13 +609,9 @@ def replies_predict(
             supporting.append((fact_id, found[0], found[1], importance))
     supporting.sort(key=lambda f: (-f[3] * f[2], f[0]))
     for fact_id, reply, sim, importance in supporting:
-        group = next((g for g in groups if same_reply(g.key, reply)), None)
-        if group is None:
-            group = _Group(key=_norm(reply), members=[], texts={}, newest={})
-            groups.append(group)
+        group = _group_for(groups, reply)
         weight = FACT_WEIGHT * importance * sim
         group.fact_ids = sorted({*(group.fact_ids or []), fact_id})
-        group.fact_weight += weight
         group.weight += weight
         group.evidence += importance * sim
         group.best_sim = max(group.best_sim, sim)
