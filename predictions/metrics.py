@@ -18,7 +18,12 @@ from collections.abc import Sequence
 
 # Slack when comparing a selective precision with a target, so that e.g. 9 right out of 10
 # meets a 0.9 target whatever the order of the additions.
-_PRECISION_SLACK = 1e-12
+PRECISION_SLACK = 1e-12
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """The arithmetic mean; ``None`` for no values."""
+    return sum(values) / len(values) if values else None
 
 
 def brier(*, probs: Sequence[float], labels: Sequence[float]) -> float | None:
@@ -121,7 +126,7 @@ def coverage_at_precision(
         "n_auto": 0,
     }
     for threshold, coverage, achieved, n_auto in points:
-        if achieved >= precision - _PRECISION_SLACK:
+        if achieved >= precision - PRECISION_SLACK:
             best.update(coverage=coverage, threshold=threshold, precision=achieved, n_auto=n_auto)
     return best
 

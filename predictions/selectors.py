@@ -55,10 +55,6 @@ def calibration_training_set(
     return scores, labels
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
     """Totals, acceptance, and how honest the confidence has been, over labelled predictions.
 
@@ -88,8 +84,8 @@ def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
     return {
         "totals": {"all": sum(by_status.values()), "status": by_status, "outcome": by_outcome},
         "labelled": len(labelled),
-        "acceptance_rate": _mean(labels),
-        "auto_precision": _mean(auto_labels),
+        "acceptance_rate": metrics.mean(labels),
+        "auto_precision": metrics.mean(auto_labels),
         "calibration": stored or IDENTITY.as_dict(),
         "brier": {
             "raw": metrics.brier(probs=raw, labels=labels),

@@ -37,10 +37,6 @@ TARGET_COVERAGE = 0.4
 PERIODS = 4
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def _confidence_figures(confidences: list[float], labels: list[float]) -> dict[str, Any]:
     return {
         "brier": metrics.brier(probs=confidences, labels=labels),
@@ -65,7 +61,7 @@ def _periods(records: Sequence[Record], threshold: float) -> list[dict[str, Any]
             {
                 "first": start + 1,
                 "last": end,
-                "top1_accepted": _mean([float(r.outcome == "accepted") for r in chunk]),
+                "top1_accepted": metrics.mean([float(r.outcome == "accepted") for r in chunk]),
                 "ece_calibrated": metrics.ece(probs=confidences, labels=labels, bins=BINS),
                 "threshold_coverage": auto["coverage"],
                 "threshold_precision": auto["precision"],
@@ -91,19 +87,19 @@ def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[s
     report: dict[str, Any] = {
         "predictions": len(records),
         "accuracy": {
-            "top1_accepted": _mean([float(r.outcome == "accepted") for r in records]),
-            "topk_hit": _mean([float(r.topk_hit) for r in records]),
-            "mean_f1": _mean([r.f1 for r in records]),
+            "top1_accepted": metrics.mean([float(r.outcome == "accepted") for r in records]),
+            "topk_hit": metrics.mean([float(r.topk_hit) for r in records]),
+            "mean_f1": metrics.mean([r.f1 for r in records]),
             "outcomes": dict(outcomes),
         },
         "confidence": {"raw": raw_figures, "calibrated": calibrated_figures},
         "threshold": {"value": threshold, **auto},
         "baselines": {
             name: {
-                "top1_accepted": _mean(
+                "top1_accepted": metrics.mean(
                     [float(r.baselines[name]["outcome"] == "accepted") for r in records]
                 ),
-                "mean_f1": _mean([r.baselines[name]["f1"] for r in records]),
+                "mean_f1": metrics.mean([r.baselines[name]["f1"] for r in records]),
             }
             for name in BASELINES
         },
@@ -127,7 +123,7 @@ def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[s
             auto["coverage"] is not None
             and auto["precision"] is not None
             and auto["coverage"] >= TARGET_COVERAGE
-            and auto["precision"] >= PRECISION_TARGET - 1e-12
+            and auto["precision"] >= PRECISION_TARGET - metrics.PRECISION_SLACK
         ),
     }
     return report
