@@ -48,7 +48,10 @@ def tokens(text: str) -> list[str]:
 
 def token_f1(predicted: str, actual: str) -> float:
     """SQuAD-style bag-of-tokens F1 in [0, 1]; both empty -> 1.0, exactly one empty -> 0.0."""
-    predicted_tokens, actual_tokens = tokens(predicted), tokens(actual)
+    return _tokens_f1(tokens(predicted), tokens(actual))
+
+
+def _tokens_f1(predicted_tokens: list[str], actual_tokens: list[str]) -> float:
     if not predicted_tokens or not actual_tokens:
         return 1.0 if predicted_tokens == actual_tokens else 0.0
     common = sum((Counter(predicted_tokens) & Counter(actual_tokens)).values())
@@ -82,8 +85,10 @@ def judge(
             f"Thresholds must satisfy 0 <= edit_f1 <= accept_f1 <= 1; "
             f"got edit_f1={edit_f1}, accept_f1={accept_f1}."
         )
-    exact = normalize(predicted) == normalize(actual)
-    f1 = 1.0 if exact else token_f1(predicted, actual)
+    predicted_tokens, actual_tokens = tokens(predicted), tokens(actual)
+    # The same as comparing the normalised texts: normalisation joins the tokens with spaces.
+    exact = predicted_tokens == actual_tokens
+    f1 = 1.0 if exact else _tokens_f1(predicted_tokens, actual_tokens)
     if exact or f1 >= accept_f1:
         outcome = ACCEPTED
     elif f1 >= edit_f1:
