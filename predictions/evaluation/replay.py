@@ -30,7 +30,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,18 +195,6 @@ class _Baselines:
         return best
 
 
-# --- prediction as of a given time -------------------------------------------------------------
-
-
-def prediction_create_at(
-    *, user: AbstractBaseUser, agent: str, agent_input: str, threshold: float, k: int, now: datetime
-) -> Prediction:
-    """``prediction_create`` as of ``now``: a replay's "now" is the prompt's own time."""
-    return services.prediction_create(
-        user=user, agent=agent, agent_input=agent_input, threshold=threshold, k=k, now=now
-    )
-
-
 # --- the replay ------------------------------------------------------------------------------
 
 
@@ -284,7 +271,8 @@ def replay_run(
             prompt_texts[event["id"]] = str(payload.get("text") or "")
             if event["id"] in wanted:
                 flush()
-                prediction = prediction_create_at(
+                # A replay's "now" is the prompt's own time.
+                prediction = services.prediction_create(
                     user=user,
                     agent=str(payload.get("agent") or ""),
                     agent_input=prompt_texts[event["id"]],
