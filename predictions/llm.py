@@ -192,6 +192,12 @@ def resolve_model(model: str | None) -> str:
     return model
 
 
+def require_api_key() -> None:
+    """Raise ``LLMNotConfigured`` when no Anthropic API key is set."""
+    if not settings.ANTHROPIC_API_KEY:
+        raise LLMNotConfigured()
+
+
 def active_provider() -> str:
     """``"anthropic"`` or ``"local"``; callers use their offline path when it is ``"local"``."""
     provider = str(settings.CLONE_LLM_PROVIDER).strip().lower()
@@ -427,8 +433,7 @@ def structured_call(
     text shared by many calls, sent as a system block marked for caching.
     """
     resolved = resolve_model(model)
-    if not settings.ANTHROPIC_API_KEY:
-        raise LLMNotConfigured()
+    require_api_key()
     validator = _validator(json.dumps(schema, sort_keys=True))
     tool: dict[str, Any] = {"name": tool_name, "input_schema": schema}
     if tool_description:

@@ -42,16 +42,18 @@ class Answer:
 
 
 def _model_for_request(model: str | None) -> str:
-    # The allow-list is checked whatever the provider, so a bad name never passes silently.
+    """The model that will answer, checked before any work: the allow-list whatever the provider
+    (a bad name never passes silently), and the API key when the provider is Anthropic."""
     resolved = llm.resolve_model(model)
-    return LOCAL_MODEL if llm.active_provider() == "local" else resolved
-
-
-def _relevant_limit() -> int | None:
-    """The local provider weighs a wide pool of neighbours itself; a model gets Memory's default."""
     if llm.active_provider() == "local":
-        return settings.CLONE_LOCAL_NEIGHBOURS
-    return None
+        return LOCAL_MODEL
+    llm.require_api_key()
+    return resolved
+
+
+def _relevant_limit(model: str) -> int | None:
+    """The local provider weighs a wide pool of neighbours itself; a model gets Memory's default."""
+    return settings.CLONE_LOCAL_NEIGHBOURS if model == LOCAL_MODEL else None
 
 
 def _answer_with_model(
@@ -200,7 +202,9 @@ def prediction_create(
     """
     resolved = _model_for_request(model)
     item = PredictItem(agent=agent, agent_input=agent_input, threshold=threshold, k=k)
-    bundle = context_bundle(user=user, agent_input=agent_input, relevant_limit=_relevant_limit())
+    bundle = context_bundle(
+        user=user, agent_input=agent_input, relevant_limit=_relevant_limit(resolved)
+    )
     calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     answer = _answer(
@@ -246,7 +250,7 @@ def prediction_batch_create(
     resolved = _model_for_request(model)
     bundle = context_bundle(user=user, agent_input=None)
     relevant_per_item = relevant_replies(
-        user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit()
+        user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit(resolved)
     )
     calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     known_fact_ids = {f["id"] for f in bundle["facts"]}
@@ -271,9 +275,6 @@ def prediction_batch_create(
         workers = max(1, min(settings.CLONE_BATCH_CONCURRENCY, len(items)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clone-batch") as pool:
             answers = list(pool.map(lambda i: _in_worker(answer_one, index=i), range(len(items))))
-        for answer in answers:
-            if isinstance(answer, llm.LLMNotConfigured | llm.UnsupportedModel):
-                raise answer
 
     to_store: list[Prediction] = []
     results: list[Prediction | dict[str, Any]] = []
