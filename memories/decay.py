@@ -24,7 +24,8 @@ OUTCOME_DELTAS: dict[str, float] = {
 _PLACES = 9
 
 
-def _clamp(value: float) -> float:
+def clamp_importance(value: float) -> float:
+    """``value`` within [0, 1], rounded to the places every importance is stored with."""
     return round(min(1.0, max(0.0, value)), _PLACES)
 
 
@@ -78,8 +79,8 @@ def apply_outcome(
     for fact in facts:
         key = str(fact.id)
         taken_back = applied.get(key, 0.0) if applied is not None else old_nominal
-        base = _clamp(fact.importance - taken_back)
-        target = _clamp(base + new_delta)
+        base = clamp_importance(fact.importance - taken_back)
+        target = clamp_importance(base + new_delta)
         result[key] = round(target - base, _PLACES)
         if target != fact.importance:
             fact.importance = target

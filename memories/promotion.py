@@ -22,8 +22,10 @@ from jsonschema import Draft202012Validator
 
 from clone_server.errors import ApiError
 from memories import conf
+from memories.decay import clamp_importance
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
-from memories.services import clean_tags
+from memories.selectors import FACT_ORDER
+from memories.services import KIND_RE, MAX_FACT_CHARS, MAX_TAG_CHARS, MAX_TAGS, clean_tags
 from predictions import llm
 
 EPISODE_SCHEMA: dict[str, Any] = {
@@ -37,8 +39,12 @@ EPISODE_SCHEMA: dict[str, Any] = {
 }
 
 _IDS = {"type": "array", "maxItems": 100, "items": {"type": "integer"}}
-_TAGS = {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 64}}
-_FACT_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+_TAGS = {
+    "type": "array",
+    "maxItems": MAX_TAGS,
+    "items": {"type": "string", "maxLength": MAX_TAG_CHARS},
+}
+_FACT_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_FACT_CHARS}
 
 FACTS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -110,7 +116,6 @@ FACTS_SYSTEM = (
     "calling the tool."
 )
 
-_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _validators = {
     "episode": Draft202012Validator(EPISODE_SCHEMA),
     "facts": Draft202012Validator(FACTS_SCHEMA),
@@ -330,7 +335,7 @@ def _same_text(text: str) -> str:
 
 def _kind(value: str) -> str:
     value = value.strip().lower()
-    return value if _KIND.match(value) else "other"
+    return value if KIND_RE.match(value) else "other"
 
 
 def _sources(ids: list[int], allowed: set[int]) -> set[int]:
@@ -386,7 +391,7 @@ def _facts_store(
         if fact is None:
             continue
         delta = max(-MAX_REINFORCE_DELTA, min(MAX_REINFORCE_DELTA, item["importance_delta"]))
-        fact.importance = round(min(1.0, max(0.0, fact.importance + delta)), 9)
+        fact.importance = clamp_importance(fact.importance + delta)
         fact.reinforced_count += 1
         sources = _sources(item.get("source_episode_ids", []), allowed)
         text = (item.get("text") or "").strip()
@@ -477,7 +482,7 @@ def facts_promote(*, user: AbstractBaseUser, max_episodes: int = 50) -> FactProm
         for batch in _chunks(episodes, conf.distill_episodes_per_call()):
             existing = list(
                 SemanticMemory.objects.filter(user=user)
-                .order_by("-importance", "-updated_at", "-id")
+                .order_by(*FACT_ORDER)
                 .values("id", "kind", "text", "importance")[: conf.distill_max_existing_facts()]
             )
             answer = _distill(

@@ -2,9 +2,13 @@ from rest_framework import serializers
 
 from clone_server.fields import StrictFloatField
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
-from memories.services import MAX_FACT_CHARS, MAX_PROFILE_CHARS, MAX_TAG_CHARS, MAX_TAGS
-
-KIND_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+from memories.services import (
+    KIND_PATTERN,
+    MAX_FACT_CHARS,
+    MAX_PROFILE_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+)
 
 
 class StrictCharField(serializers.CharField):

@@ -260,11 +260,13 @@ def clean_tags(tags: Iterable[Any]) -> list[str]:
     return list(seen)[:MAX_TAGS]
 
 
-_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# A fact's kind: one lower-case word, such as preference, habit, rule.
+KIND_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+KIND_RE = re.compile(KIND_PATTERN)
 
 
 def _fact_check(*, text: str | None, importance: float | None, kind: str | None = None) -> None:
-    if kind is not None and not _KIND.match(kind):
+    if kind is not None and not KIND_RE.match(kind):
         raise InvalidFact("A fact's kind is a lower-case word of at most 32 characters.")
     if text is not None and (not text.strip() or len(text) > MAX_FACT_CHARS):
         raise InvalidFact(f"A fact's text must be 1 to {MAX_FACT_CHARS} characters.")
