@@ -26,16 +26,6 @@ def _body(request):
     return {} if request.stream is None else request.data
 
 
-def _profile_output(profile) -> dict:
-    return ProfileOutput(
-        {
-            "body": profile.body,
-            "updated_at": profile.updated_at,
-            "calibration": profile.calibration,
-        }
-    ).data
-
-
 class SyncView(APIView):
     @extend_schema(request=None, responses={200: SyncOutput})
     def post(self, request):
@@ -63,14 +53,14 @@ class ContextView(APIView):
 class ProfileView(APIView):
     @extend_schema(responses={200: ProfileOutput})
     def get(self, request):
-        return Response(_profile_output(selectors.profile_get(user=request.user)))
+        return Response(ProfileOutput(selectors.profile_get(user=request.user)).data)
 
     @extend_schema(request=ProfileInput, responses={200: ProfileOutput})
     def put(self, request):
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = services.profile_update(user=request.user, body=data.validated_data["body"])
-        return Response(_profile_output(profile))
+        return Response(ProfileOutput(profile).data)
 
 
 class FactListView(generics.ListAPIView):
