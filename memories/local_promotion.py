@@ -198,9 +198,14 @@ def _parse(raw: dict) -> _Row:
     return row
 
 
+def _row_order(row: _Row) -> tuple:
+    """Oldest first, rows without a time last, then by id."""
+    return (row.when is None, row.when or datetime.min.replace(tzinfo=UTC), str(row.id))
+
+
 def _sorted_rows(raws: Iterable[Any]) -> list[_Row]:
     rows = [_parse(r) for r in raws if isinstance(r, dict)]
-    rows.sort(key=lambda r: (r.when is None, r.when or datetime.min.replace(tzinfo=UTC), str(r.id)))
+    rows.sort(key=_row_order)
     return rows
 
 
@@ -628,10 +633,7 @@ def facts_distill(*, episodes: list[dict], existing_facts: list[dict]) -> dict:
                     rows_by_id[row_id] = row
             if episode.get("id") is not None:
                 row.episodes.add(episode["id"])
-    rows = sorted(
-        [*rows_by_id.values(), *loose],
-        key=lambda r: (r.when is None, r.when or datetime.min.replace(tzinfo=UTC), str(r.id)),
-    )
+    rows = sorted([*rows_by_id.values(), *loose], key=_row_order)
     anchor = max((r.when for r in rows if r.when), default=None)
     existing = [
         f
