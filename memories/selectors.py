@@ -216,7 +216,6 @@ def context_bundle(
     facts_limit = defaults["facts_limit"] if facts_limit is None else facts_limit
     episodes_limit = defaults["episodes_limit"] if episodes_limit is None else episodes_limit
     raw_limit = defaults["raw_limit"] if raw_limit is None else raw_limit
-    relevant_limit = defaults["relevant_limit"] if relevant_limit is None else relevant_limit
     read = _tiers_postgres if connection.vendor == "postgresql" else _tiers_orm
     bundle = read(
         user=user,
