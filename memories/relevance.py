@@ -160,12 +160,22 @@ def _stem(word: str) -> str:
     return word
 
 
+def _wanted_stems(query: str) -> set[str]:
+    return {_stem(t) for t in _TOKEN.findall(query.lower()) if len(t) >= 2}
+
+
+def _present_stems(prompt: str) -> set[str]:
+    return {_stem(t) for t in query_terms(prompt)}
+
+
 def overlap_score(query: str, prompt: str) -> float:
     """Share of the query's (stemmed, synonym-widened) terms found in the prompt, in [0, 1]."""
-    wanted = {_stem(t) for t in _TOKEN.findall(query.lower()) if len(t) >= 2}
+    return _overlap(_wanted_stems(query), _present_stems(prompt))
+
+
+def _overlap(wanted: set[str], have: set[str]) -> float:
     if not wanted:
         return 0.0
-    have = {_stem(t) for t in query_terms(prompt)}
     hits = sum(
         1
         for word in wanted
@@ -182,11 +192,14 @@ def _fallback(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
             : min(FALLBACK_CANDIDATES, conf.relevance_window())
         ]
     )
+    # Each prompt's stems once, not once per input.
+    present = [_present_stems(row[2] or "") for row in candidates]
     results = []
     for text in inputs:
+        wanted = _wanted_stems(text)
         scored = [
-            (overlap_score(text, row[2] or ""), position, row)
-            for position, row in enumerate(candidates)
+            (_overlap(wanted, have), position, row)
+            for position, (have, row) in enumerate(zip(present, candidates, strict=True))
         ]
         best = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
         results.append(
