@@ -1,6 +1,6 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from memories.management.users import active_users
 from memories.promotion import episodes_promote, facts_promote
 from memories.services import raw_sync
 
@@ -18,11 +18,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, user=None, skip_sync=False, **options):
-        users = get_user_model().objects.filter(is_active=True).order_by("pk")
-        if user is not None:
-            users = users.filter(username=user)
-            if not users.exists():
-                raise CommandError(f"No active user named {user!r}.")
+        users = active_users(user)
         for account in users.iterator():
             name = account.get_username()
             if not skip_sync:

@@ -1,6 +1,6 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from memories.management.users import active_users
 from memories.services import raw_sync
 
 
@@ -11,11 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Only this username.")
 
     def handle(self, *args, user=None, **options):
-        users = get_user_model().objects.filter(is_active=True).order_by("pk")
-        if user is not None:
-            users = users.filter(username=user)
-            if not users.exists():
-                raise CommandError(f"No active user named {user!r}.")
+        users = active_users(user)
         total = 0
         for account in users.iterator():
             created = raw_sync(user=account)
