@@ -35,12 +35,15 @@ def psycopg_url(database_url: str) -> str:
     return database_url.replace("postgres://", "postgresql://", 1)
 
 
+def admin_url(database_url: str) -> str:
+    """The ``postgres`` maintenance database on ``database_url``'s server, for psycopg."""
+    return psycopg_url(urlunsplit(urlsplit(database_url)._replace(path="/postgres")))
+
+
 def ensure_database(database_url: str) -> None:
     """Create the database named in ``database_url`` when it does not exist yet."""
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin = psycopg_url(urlunsplit(parts._replace(path="/postgres")))
-    with psycopg.connect(admin, autocommit=True) as conn:
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(admin_url(database_url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -13,10 +13,18 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
-from bench.common import ROOT, bench_database_url, ensure_database, migrate, psycopg_url
+from bench.common import (
+    ROOT,
+    admin_url,
+    bench_database_url,
+    ensure_database,
+    migrate,
+    psycopg_url,
+)
 
 DEFAULT_DATABASE = "clone_bench_perf"
 FAKE_KEY = "sk-ant-bench-fake-key"
@@ -57,12 +65,8 @@ def connect(database_url: str) -> psycopg.Connection:
 
 
 def drop_database(database_url: str) -> None:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin = psycopg_url(urlunsplit(parts._replace(path="/postgres")))
-    with psycopg.connect(admin, autocommit=True) as conn:
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(admin_url(database_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
