@@ -27,20 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg
 from psycopg.types.json import Jsonb
 
-from bench.common import (
-    Client,
-    Server,
-    bench_database_url,
-    django_setup,
-    ensure_database,
-    migrate,
-    psycopg_url,
-    user_create,
-    user_delete,
-)
+from bench.common import Client, Server, django_setup, user_create, user_delete
+from bench.support import connect, prepare
 
 BATCH = 1000
 THREADS = 2
@@ -194,11 +184,11 @@ def bench_api(server: Server, api_key: str, bodies: list[bytes]) -> float:
     return _run_threads(bodies, post_all)
 
 
-def _raw_rows(conn_url: str, user_id: int, batches: list[list[dict]]) -> list[list[tuple]]:
+def _raw_rows(database_url: str, user_id: int, batches: list[list[dict]]) -> list[list[tuple]]:
     """The same rows the API stored, for another user, with that user's sessions made first."""
     sessions = sorted({e["session_id"] for batch in batches for e in batch})
     now = datetime.now(UTC)
-    with psycopg.connect(conn_url) as conn:
+    with connect(database_url) as conn:
         ids = {}
         for sid in sessions:
             ids[sid] = conn.execute(
@@ -225,14 +215,14 @@ def _raw_rows(conn_url: str, user_id: int, batches: list[list[dict]]) -> list[li
     ]
 
 
-def bench_executemany(conn_url: str, rows: list[list[tuple]]) -> float:
+def bench_executemany(database_url: str, rows: list[list[tuple]]) -> float:
     sql = (
         f"INSERT INTO recording_event ({', '.join(COLUMNS)}) "
         f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
     )
 
     def insert_all(items: list[list[tuple]]) -> None:
-        with psycopg.connect(conn_url) as conn:
+        with connect(database_url) as conn:
             for batch in items:
                 with conn.transaction(), conn.cursor() as cur:
                     cur.executemany(sql, batch)
@@ -240,11 +230,11 @@ def bench_executemany(conn_url: str, rows: list[list[tuple]]) -> float:
     return _run_threads(rows, insert_all)
 
 
-def bench_copy(conn_url: str, rows: list[list[tuple]]) -> float:
+def bench_copy(database_url: str, rows: list[list[tuple]]) -> float:
     sql = f"COPY recording_event ({', '.join(COLUMNS)}) FROM STDIN"
 
     def copy_all(items: list[list[tuple]]) -> None:
-        with psycopg.connect(conn_url) as conn:
+        with connect(database_url) as conn:
             for batch in items:
                 with conn.transaction(), conn.cursor() as cur, cur.copy(sql) as copy:
                     for row in batch:
@@ -264,10 +254,7 @@ def main(argv: list[str] | None = None) -> dict:
     batches = 4 if args.quick else max(args.batches, THREADS)
     rounds = 1 if args.quick else max(1, min(args.rounds, batches // THREADS))
 
-    database_url = bench_database_url(args.database)
-    conn_url = psycopg_url(database_url)
-    ensure_database(database_url)
-    migrate(database_url)
+    database_url = prepare(args.database)
     django_setup(database_url)
 
     events = make_batches(batches)
@@ -277,8 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     api_user, many_user, copy_user = users
     api_seconds = many_seconds = copy_seconds = 0.0
     try:
-        many_rows = _raw_rows(conn_url, many_user.id, events)
-        copy_rows = _raw_rows(conn_url, copy_user.id, events)
+        many_rows = _raw_rows(database_url, many_user.id, events)
+        copy_rows = _raw_rows(database_url, copy_user.id, events)
         # The throttle still runs (its cost is part of ingest); its limit must not cut the run.
         with Server(database_url, CLONE_THROTTLE_INGEST="1000000/min") as server:
             # Warm both workers (imports, schema compilation, DB connections) off the clock.
@@ -289,8 +276,8 @@ def main(argv: list[str] | None = None) -> dict:
             for r in range(rounds):
                 part = slice(r * batches // rounds, (r + 1) * batches // rounds)
                 api_seconds += bench_api(server, api_user.api_key, bodies[part])
-                many_seconds += bench_executemany(conn_url, many_rows[part])
-                copy_seconds += bench_copy(conn_url, copy_rows[part])
+                many_seconds += bench_executemany(database_url, many_rows[part])
+                copy_seconds += bench_copy(database_url, copy_rows[part])
     finally:
         for user in users:
             user_delete(user.username)

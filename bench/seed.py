@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 
-from bench.common import bench_database_url, ensure_database, migrate, psycopg_url
+from bench.support import connect, prepare
 
 _VOCABULARY = (
     "run migrate migrations database tests pytest suite failing flaky fixture deploy staging "
@@ -361,10 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facts", type=int, default=5_000)
     parser.add_argument("--episodes", type=int, default=2_000)
     args = parser.parse_args(argv)
-    database_url = bench_database_url(args.database)
-    ensure_database(database_url)
-    migrate(database_url)
-    with psycopg.connect(psycopg_url(database_url)) as conn:
+    database_url = prepare(args.database)
+    with connect(database_url) as conn:
         (user_id,) = users_create(conn, prefix=args.username, count=1)
         times = memory_seed(
             conn, user_id=user_id, raw=args.raw, facts=args.facts, episodes=args.episodes
