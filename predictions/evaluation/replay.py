@@ -131,12 +131,21 @@ def events_sorted(*, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: parse_occurred_at(e["occurred_at"]))
 
 
+def _first_replies(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Prompt id -> the first ``user_reply`` event answering it."""
+    first_reply: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event["kind"] == "user_reply":
+            prompt_id = str(event["payload"].get("in_reply_to") or "")
+            if prompt_id and prompt_id not in first_reply:
+                first_reply[prompt_id] = event
+    return first_reply
+
+
 def answered_prompts(*, events: list[dict[str, Any]]) -> int:
     """How many prompts in ``events`` some reply answers: what a full replay predicts."""
-    prompts = {e["id"] for e in events if e["kind"] == "agent_prompt"}
-    return len(
-        prompts & {e["payload"].get("in_reply_to") for e in events if e["kind"] == "user_reply"}
-    )
+    answered = _first_replies(events)
+    return sum(1 for e in events if e["kind"] == "agent_prompt" and e["id"] in answered)
 
 
 # --- the throwaway user ----------------------------------------------------------------------
@@ -229,12 +238,7 @@ def replay_run(
     """
     judging.judge(predicted="", actual="", accept_f1=accept_f1, edit_f1=edit_f1)  # checks them
     started = time.perf_counter()
-    first_reply: dict[str, dict[str, Any]] = {}
-    for event in events:
-        if event["kind"] == "user_reply":
-            prompt_id = str(event["payload"].get("in_reply_to") or "")
-            if prompt_id and prompt_id not in first_reply:
-                first_reply[prompt_id] = event
+    first_reply = _first_replies(events)
     prompt_ids = {e["id"] for e in events if e["kind"] == "agent_prompt"}
     targets = [e["id"] for e in events if e["kind"] == "agent_prompt" and e["id"] in first_reply]
     if limit is not None:
