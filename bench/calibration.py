@@ -27,7 +27,6 @@ Needs the ``bench`` extra (scipy, numpy) for the reference optimum only; no data
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import statistics
@@ -38,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support import write_json
 from predictions.calibration import MAX_LABELS, platt_fit, platt_objective
 from tests.predictions.libsvm_reference import libsvm_sigmoid_train
 
@@ -261,8 +261,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     result["pass"] = all_ok
     print(f"  overall: {'PASS' if all_ok else 'FAIL'}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     return result
 
 

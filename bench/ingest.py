@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from psycopg.types.json import Jsonb
 
 from bench.common import Client, Server, django_setup, user_create, user_delete
-from bench.support import connect, prepare
+from bench.support import connect, prepare, write_json
 
 BATCH = 1000
 THREADS = 2
@@ -313,8 +313,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"  ratio API/executemany {result['ratio_vs_executemany']:.1%} "
         f"(target >= {TARGET:.0%}: {verdict}); API/COPY {result['ratio_vs_copy']:.1%}"
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     return result
 
 
