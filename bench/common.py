@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import os
 import signal
 import socket
@@ -13,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,9 +23,9 @@ DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/clone"
 BENCH_SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105
 
 
-def bench_database_url(name: str = "clone_bench", base: str | None = None) -> str:
-    """``base`` (or $DATABASE_URL) with its database name replaced by ``name``."""
-    parts = urlsplit(base or os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL)
+def bench_database_url(name: str) -> str:
+    """$DATABASE_URL (or ``DEFAULT_SERVER_URL``) with its database name replaced by ``name``."""
+    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -216,19 +214,5 @@ class Client:
                     raise
         raise AssertionError("unreachable")
 
-    def post_json(self, path: str, body: bytes) -> tuple[int, dict]:
-        status, raw = self.request("POST", path, body)
-        return status, json.loads(raw or b"null")
-
     def close(self) -> None:
         self.conn.close()
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[dict[str, float]]:
-    result: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        yield result
-    finally:
-        result["seconds"] = time.perf_counter() - start

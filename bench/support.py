@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -177,11 +176,3 @@ def row(
 def write_json(path: str | None, result: dict) -> None:
     if path:
         Path(path).write_text(json.dumps(result, indent=2, default=str) + "\n")
-
-
-class Stopwatch:
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __call__(self) -> float:
-        return time.perf_counter() - self.start
