@@ -152,6 +152,11 @@ def drop_connection() -> Reply:
     return Reply(drop=True)
 
 
+def _default_responder(request: dict) -> Reply:
+    """What the fake answers when nothing was queued and no responder set: a tool call of ``{}``."""
+    return tool_reply({})
+
+
 # --- The server ---------------------------------------------------------------------------------
 
 
@@ -217,20 +222,12 @@ class FakeAnthropic:
         self._keep_requests = keep_requests  # off for long benchmark runs: count only
         self._calls = 0
         self._queue: deque[Reply] = deque()
-        self._responder: Callable[[dict], Reply | dict] = lambda request: tool_reply({})
+        self._responder: Callable[[dict], Reply | dict] = _default_responder
         self._requests: list[ReceivedRequest] = []
         self._stopping = threading.Event()
         self._server = _Server((host, port), _Handler)
         self._server.fake = self
         self._thread: threading.Thread | None = None
-
-    # Reply builders, also reachable from the fixture's object.
-    tool_reply = staticmethod(tool_reply)
-    text_reply = staticmethod(text_reply)
-    refusal_reply = staticmethod(refusal_reply)
-    error_reply = staticmethod(error_reply)
-    slow_reply = staticmethod(slow_reply)
-    drop_connection = staticmethod(drop_connection)
 
     @property
     def base_url(self) -> str:
@@ -284,7 +281,7 @@ class FakeAnthropic:
             self._queue.clear()
             self._requests.clear()
             self._calls = 0
-            self._responder = lambda request: tool_reply({})
+            self._responder = _default_responder
 
     def _reply_for(self, request: ReceivedRequest, *, valid_json: bool) -> Reply:
         with self._lock:
