@@ -4,7 +4,7 @@ Every text the world writes carries the user's ``marker``, so a response (or a p
 model) that leaks it is caught by a plain substring check.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.apps import apps
@@ -34,7 +34,6 @@ class World:
     api_key: str
     refresh: str  # a live refresh token
     used_refresh: str  # rotated away: blacklisted
-    extra: dict = field(default_factory=dict)
 
 
 def build_world(user, fake_anthropic, *, marker: str, at=BASE_TIME) -> World:
