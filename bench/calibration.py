@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import write_json
+from bench.support import row, write_json
 from predictions.calibration import MAX_LABELS, platt_fit, platt_objective
 from tests.predictions.libsvm_reference import libsvm_sigmoid_train
 
@@ -260,6 +260,29 @@ def main(argv: list[str] | None = None) -> dict:
         "fleet_s": FLEET_TARGET_S,
     }
     result["pass"] = all_ok
+    fits = result["fits"]
+    worst_kind = max(fits, key=lambda k: fits[k]["ours"]["cpu_median_s"])
+    worst = fits[worst_kind]
+    diff = max(max(f["abs_diff"].values()) for f in fits.values())
+    result["rows"] = [
+        row(
+            f"one 5,000-point Platt fit (slowest data: {worst_kind})",
+            worst["ours"]["cpu_median_s"] * 1000,
+            "ms CPU",
+            floor=worst["libsvm_port"]["cpu_median_s"] * 1000,
+            floor_label="libsvm's algorithm, same Python",
+            ratio=worst["ours"]["cpu_median_s"] / worst["libsvm_port"]["cpu_median_s"],
+            target="< 50 ms",
+            ok=worst["ours"]["cpu_median_s"] < result["targets"]["fit_s"],
+        ),
+        row(
+            "fit vs scipy optimum, max |diff| (a, b, objective)",
+            diff,
+            "",
+            target="< 1e-4",
+            ok=diff < result["targets"]["accuracy"],
+        ),
+    ]
     print(f"  overall: {'PASS' if all_ok else 'FAIL'}")
     write_json(args.json, result)
     return result

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from psycopg.types.json import Jsonb
 
 from bench.common import Client, Server, django_setup, user_create, user_delete
-from bench.support import connect, prepare, write_json
+from bench.support import connect, prepare, row, write_json
 
 BATCH = 1000
 THREADS = 2
@@ -301,6 +301,18 @@ def main(argv: list[str] | None = None) -> dict:
         "target_ratio": TARGET,
         "pass": api_rate / many_rate >= TARGET,
     }
+    result["rows"] = [
+        row(
+            f"ingest over HTTP, batches of {result['batch_size']:,}",
+            result["api_events_per_s"],
+            "events/s",
+            floor=result["floor_executemany_events_per_s"],
+            floor_label="psycopg executemany INSERT",
+            ratio=result["ratio_vs_executemany"],
+            target=f">= {result['target_ratio']:.0%}",
+            ok=result["pass"],
+        )
+    ]
     print(
         f"ingest: {total} events in batches of {BATCH} ({body_mb:.2f} MB/batch), "
         f"2 threads, {rounds} interleaved rounds"

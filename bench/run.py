@@ -26,51 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, bench_database_url, ensure_database, migrate
-from bench.support import DEFAULT_DATABASE, drop_database, row
+from bench.support import DEFAULT_DATABASE, drop_database
 
 MODULES = ("ingest", "calibration", "predict", "batch", "bundle", "fit", "memory")
 TIMEOUT_S = {"bundle": 1200, "memory": 1200}
-
-
-def _ingest_rows(data: dict) -> list[dict]:
-    return [
-        row(
-            f"ingest over HTTP, batches of {data['batch_size']:,}",
-            data["api_events_per_s"],
-            "events/s",
-            floor=data["floor_executemany_events_per_s"],
-            floor_label="psycopg executemany INSERT",
-            ratio=data["ratio_vs_executemany"],
-            target=f">= {data['target_ratio']:.0%}",
-            ok=data["pass"],
-        )
-    ]
-
-
-def _calibration_rows(data: dict) -> list[dict]:
-    fits = data["fits"]
-    worst_kind = max(fits, key=lambda k: fits[k]["ours"]["cpu_median_s"])
-    worst = fits[worst_kind]
-    diff = max(max(f["abs_diff"].values()) for f in fits.values())
-    return [
-        row(
-            f"one 5,000-point Platt fit (slowest data: {worst_kind})",
-            worst["ours"]["cpu_median_s"] * 1000,
-            "ms CPU",
-            floor=worst["libsvm_port"]["cpu_median_s"] * 1000,
-            floor_label="libsvm's algorithm, same Python",
-            ratio=worst["ours"]["cpu_median_s"] / worst["libsvm_port"]["cpu_median_s"],
-            target="< 50 ms",
-            ok=worst["ours"]["cpu_median_s"] < data["targets"]["fit_s"],
-        ),
-        row(
-            "fit vs scipy optimum, max |diff| (a, b, objective)",
-            diff,
-            "",
-            target="< 1e-4",
-            ok=diff < data["targets"]["accuracy"],
-        ),
-    ]
 
 
 def _run(module: str, args: argparse.Namespace, out: Path, env: dict) -> dict:
@@ -84,10 +43,6 @@ def _run(module: str, args: argparse.Namespace, out: Path, env: dict) -> dict:
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, timeout=TIMEOUT_S.get(module, 900))
     data = json.loads(out.read_text())
     data["_seconds"] = time.perf_counter() - started
-    if module == "ingest":
-        data["rows"] = _ingest_rows(data)
-    elif module == "calibration":
-        data["rows"] = _calibration_rows(data)
     return data
 
 
