@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
             "s",
             floor=per_user_ms,
             floor_label="ms per user (read + fit + write), 2 jobs",
+            floor_unit="ms",
             target=f"< {TARGET_S:g} s",
             ok=fleet_s < TARGET_S,
         ),

@@ -68,8 +68,7 @@ def table(results: dict[str, dict]) -> str:
         for r in data["rows"]:
             floor = ""
             if r["floor"] is not None:
-                unit = r["unit"] if "per user" not in r["floor_label"] else "ms"
-                floor = f"{_fmt(r['floor'], unit)} ({r['floor_label']})"
+                floor = f"{_fmt(r['floor'], r['floor_unit'])} ({r['floor_label']})"
             ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
             if r["ratio"] is not None and r["target"].startswith(">="):
                 ratio = f"{r['ratio']:.0%}"

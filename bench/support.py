@@ -156,17 +156,19 @@ def row(
     *,
     floor: float | None = None,
     floor_label: str = "",
+    floor_unit: str | None = None,
     ratio: float | None = None,
     target: str,
     ok: bool | None,
 ) -> dict:
-    """One line of the results table."""
+    """One line of the results table; the floor is shown in ``floor_unit`` (default ``unit``)."""
     return {
         "figure": figure,
         "value": value,
         "unit": unit,
         "floor": floor,
         "floor_label": floor_label,
+        "floor_unit": unit if floor_unit is None else floor_unit,
         "ratio": ratio,
         "target": target,
         "pass": ok,
