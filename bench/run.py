@@ -104,15 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_database(database_url)
         migrate(database_url)
-        # One BLAS thread: scipy's idle OpenBLAS threads spin and would be billed to the CPU
-        # time bench/calibration.py measures for the pure-Python fit.
-        env = {
-            **os.environ,
-            "BENCH_MIGRATED": args.database,
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
+        env = {**os.environ, "BENCH_MIGRATED": args.database}
         with tempfile.TemporaryDirectory(prefix="clone-bench-") as tmp:
             for module in modules:
                 results[module] = _run(module, args, Path(tmp) / f"{module}.json", env)
