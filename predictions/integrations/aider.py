@@ -164,7 +164,8 @@ def _tool(question: str, subject: str) -> tuple[dict[str, Any] | None, bool]:
         return {"name": "add_file", "input": {"file_path": named["path"]}}, False
     created = _CREATE_NAMED.match(question)
     if created:
-        return {"name": "Write", "input": {"file_path": created["path"].strip()}}, False
+        # "/add" of a name that matched nothing (often a typo): not the agent creating a file.
+        return {"name": "add_missing_file", "input": {"file_path": created["path"].strip()}}, False
     return None, False
 
 

@@ -261,3 +261,15 @@ def test_odd_content_is_skipped_never_raised_on():
     headless = history_parse(text="> ls  \n> Run shell command? (Y)es/(N)o [Yes]: y  \n")
     assert headless.prompts == 1
     events_validate(events=headless.events)
+
+
+def test_an_add_that_matched_nothing_is_its_own_request_not_a_new_file_the_agent_writes():
+    text = _logged(
+        "# aider chat started at 2025-07-19 09:00:00\n\n> aider\n\n#### /add src/\n"
+        "> No files matched 'src/'. Do you want to create /home/me/app/src/? (Y)es/(N)o [Yes]: n"
+    )
+    prompt = _prompts(history_parse(text=text))[0]
+    assert prompt["payload"]["tool"] == {
+        "name": "add_missing_file",
+        "input": {"file_path": "/home/me/app/src/"},
+    }
