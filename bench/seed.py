@@ -180,7 +180,7 @@ def memory_seed(
     )
     times["events_s"] = time.perf_counter() - started
     step = time.perf_counter()
-    # The raw rows normalize_event would write, with the reply linked and the search vector set.
+    # The raw rows event_sentence would write, with the reply linked and the search vector set.
     conn.execute(
         f"""
         INSERT INTO memories_rawmemory

@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clone_server.accounts.views import HealthView
+from clone_server.health import HealthView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/", include("clone_server.accounts.urls")),
-    path("api/account/", include("clone_server.accounts.account_urls")),
+    path("api/account/", include("data_rights.urls")),
     path("api/recording/", include("recording.urls")),
     path("api/memory/", include("memories.urls")),
     path("api/predictions/", include("predictions.urls")),

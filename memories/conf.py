@@ -9,7 +9,7 @@ def setting(name: str, default):
 
 
 def sync_chunk_size() -> int:
-    """Events normalized per chunk by ``raw_sync``: 100k events never load at once."""
+    """Events rendered per chunk by ``raw_sync``: 100k events never load at once."""
     return int(setting("CLONE_MEMORY_SYNC_CHUNK", 2000))
 
 

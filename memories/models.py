@@ -119,7 +119,7 @@ class SemanticMemory(models.Model):
 
 
 class RawMemory(models.Model):
-    """One row per Recording event, normalized to a single readable sentence.
+    """One row per Recording event, rendered as a single readable sentence.
 
     Rows of kind ``agent_prompt`` also carry the agent, the prompt and (once synced) the
     person's reply, plus a full-text vector of the prompt: relevance is one indexed query.

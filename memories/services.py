@@ -16,7 +16,7 @@ from django.utils import timezone
 from clone_server.errors import ApiError
 from memories import conf
 from memories.models import RawMemory, SemanticMemory, UserProfile
-from memories.normalize import normalize_event
+from memories.sentences import event_sentence
 from recording.models import Event, EventKind
 
 MAX_PROFILE_CHARS = 20_000
@@ -154,7 +154,7 @@ def _sync_chunk(*, user: AbstractBaseUser, events: list[dict[str, Any]]) -> int:
     for e in events:
         payload = e["payload"] if isinstance(e["payload"], dict) else {}
         agent = agents.get(str(payload.get("in_reply_to") or ""))
-        norm = normalize_event(kind=e["kind"], payload=payload, prompt_agent=agent)
+        norm = event_sentence(kind=e["kind"], payload=payload, prompt_agent=agent)
         rows.append(
             (
                 user.pk,

@@ -12,11 +12,12 @@ from django.db import connections, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
+from clone_server import llm
 from clone_server.errors import ApiError, error_body
 from memories import decay
 from memories.selectors import context_bundle, relevant_replies
 from memories.services import profile_calibration_set
-from predictions import llm, local, prompts, selectors
+from predictions import local, prompts, selectors
 from predictions.calibration import Calibration, platt_fit
 from predictions.models import Outcome, Prediction, PredictionStatus
 

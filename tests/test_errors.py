@@ -53,7 +53,7 @@ def test_health_is_200_without_authentication(anon_client):
 
 def test_health_is_503_json_when_the_database_is_unreachable(anon_client):
     with mock.patch(
-        "clone_server.accounts.views.connection.cursor",
+        "clone_server.health.connection.cursor",
         side_effect=OperationalError("connection refused"),
     ):
         response = anon_client.get(reverse("health"))

@@ -10,9 +10,9 @@ from datetime import timedelta
 from django.apps import apps
 from django.db import models
 
-from clone_server.accounts.data_rights import user_owned_models, user_rows
 from clone_server.accounts.services import api_key_create
 from clone_server.accounts.tokens import RefreshToken
+from clone_server.owned_rows import user_owned_models, user_rows
 from memories import promotion
 from memories.models import SemanticMemory
 from memories.services import fact_create, profile_calibration_set, profile_update, raw_sync

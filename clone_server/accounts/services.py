@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from clone_server.accounts.models import ApiKey
+from clone_server.owned_rows import rows_delete
 
 KEY_PREFIX = "clone_"
 _PREFIX_CHARS = 8
@@ -83,3 +84,12 @@ def api_key_revoke(*, user: AbstractBaseUser, key_id: int) -> bool:
         revoked_at=timezone.now()
     )
     return updated == 1
+
+
+@transaction.atomic
+def user_delete(*, user: AbstractBaseUser) -> None:
+    """Delete the account and every row that points at it (whatever app owns the table), with
+    Django's delete semantics in a few statements per table. For throwaway accounts (the
+    evaluation's, the demo's); a person deleting their data keeps the account
+    (``data_rights.deletion.account_data_delete``)."""
+    rows_delete(type(user)._default_manager.filter(pk=user.pk))

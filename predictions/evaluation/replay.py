@@ -35,9 +35,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
-from clone_server.accounts.data_rights import account_data_delete
+from clone_server.accounts.services import user_delete
+from clone_server.text import canonical, tokens
 from memories.promotion import episodes_promote, facts_promote
 from memories.selectors import profile_get
 from memories.services import raw_sync
@@ -160,12 +160,9 @@ def evaluation_user_create(*, prefix: str = "eval") -> AbstractBaseUser:
             return user_model.objects.create_user(username=username, password=None)
 
 
-@transaction.atomic
 def evaluation_user_delete(*, user: AbstractBaseUser) -> None:
-    """Delete the user and every row Clone holds about it: the account data deletion service
-    (every user-owned table, keys included), then the account itself."""
-    account_data_delete(user=user, include_keys=True)
-    user.delete()
+    """Delete the user and every row Clone holds about it."""
+    user_delete(user=user)
 
 
 # --- baselines -------------------------------------------------------------------------------
@@ -181,11 +178,11 @@ class _Baselines:
         self.prompts: list[tuple[frozenset[str], str]] = []
 
     def learn(self, *, prompt: str, reply: str) -> None:
-        key = judging.normalize(reply)
+        key = canonical(reply)
         self.counts[key] += 1
         self.last_seen[key] = len(self.prompts)
         self.wording[key] = reply
-        self.prompts.append((frozenset(judging.tokens(prompt)), reply))
+        self.prompts.append((frozenset(tokens(prompt)), reply))
 
     def most_frequent(self) -> str:
         if not self.counts:
@@ -194,7 +191,7 @@ class _Baselines:
         return self.wording[key]
 
     def most_similar(self, prompt: str) -> str:
-        query = frozenset(judging.tokens(prompt))
+        query = frozenset(tokens(prompt))
         best, best_score = "", -1.0
         for words, reply in self.prompts:  # oldest first: ">=" lets the most recent win ties
             union = len(query | words)

@@ -81,7 +81,7 @@ class _Generator:
 
     def typed(self, reply: str) -> str:
         """The reply as typed: now and then capitalised, with a full stop or without the comma.
-        ``predictions.judge.normalize`` maps every variant back to the same text."""
+        ``clone_server.text.canonical`` maps every variant back to the same text."""
         roll = self.rng.random()
         if roll < 0.1:
             return reply[:1].upper() + reply[1:]

@@ -1,7 +1,7 @@
 """Promotion without an LLM: extractive episode summaries and facts from recurring patterns.
 
 Pure functions: no database, no network. Rows are built in the sentence forms that
-``memories.normalize`` writes.
+``memories.sentences`` writes.
 """
 
 import itertools
@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memories.local_promotion import (
-    MAX_REINFORCE_DELTA,
+from memories.promotion.offline.episodes import (
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
     episode_summarize,
-    facts_distill,
 )
+from memories.promotion.offline.facts import MAX_PROPOSED_DELTA as MAX_REINFORCE_DELTA
+from memories.promotion.offline.facts import facts_distill
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)

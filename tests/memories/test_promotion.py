@@ -4,10 +4,13 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from clone_server import llm
 from memories import promotion
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
+from memories.promotion import episodes as episode_promotion
+from memories.promotion import facts as fact_promotion
+from memories.promotion.answers import Answer
 from memories.services import fact_create, raw_sync
-from predictions import llm
 from tests.factories import BASE_TIME, event
 from tests.fakes.anthropic import error_reply, tool_reply
 from tests.memories.helpers import ingest
@@ -423,9 +426,9 @@ def test_local_provider_promotes_without_any_llm_call(api, user, settings, monke
 def test_local_output_that_breaks_the_schema_is_refused(user, settings, monkeypatch):
     settings.CLONE_LLM_PROVIDER = "local"
     _three_groups(user)
-    from memories import local_promotion
+    from memories.promotion import offline
 
-    monkeypatch.setattr(local_promotion, "episode_summarize", lambda rows: {"title": "only"})
+    monkeypatch.setattr(offline, "episode_summarize", lambda rows: {"title": "only"})
     with pytest.raises(llm.LLMBadOutput):
         promotion.episodes_promote(user=user)
     assert not EpisodicMemory.objects.exists()
@@ -456,15 +459,15 @@ def test_a_group_already_taken_by_another_promotion_creates_no_episode(user):
         .order_by("occurred_at")
         .values("id", "session_id", "occurred_at")
     )
-    answer = promotion._Answer({"title": "t", "summary": "s"}, "m", llm.Usage(), used_llm=True)
-    assert promotion._episode_store(user=user, group=rows, answer=answer) is not None
-    assert promotion._episode_store(user=user, group=rows, answer=answer) is None
+    answer = Answer({"title": "t", "summary": "s"}, "m", llm.Usage(), used_llm=True)
+    assert episode_promotion._episode_store(user=user, group=rows, answer=answer) is not None
+    assert episode_promotion._episode_store(user=user, group=rows, answer=answer) is None
     assert EpisodicMemory.objects.filter(user=user).count() == 1
 
 
 def test_episodes_already_distilled_by_another_promotion_are_not_distilled_twice(user):
     episode = _episode(user, 1)
-    answer = promotion._Answer(
+    answer = Answer(
         {
             "new": [
                 {
@@ -481,8 +484,8 @@ def test_episodes_already_distilled_by_another_promotion_are_not_distilled_twice
         llm.Usage(),
         used_llm=True,
     )
-    first, second = promotion.FactPromotion(), promotion.FactPromotion()
-    promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=first)
-    promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=second)
+    first, second = fact_promotion.FactPromotion(), fact_promotion.FactPromotion()
+    fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=first)
+    fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=second)
     assert (first.created, second.created) == (1, 0)
     assert SemanticMemory.objects.filter(user=user).count() == 1

@@ -1,6 +1,8 @@
 import pytest
 
-from predictions.judge import Verdict, judge, normalize, token_f1, tokens
+from clone_server.text import canonical as normalize
+from clone_server.text import token_f1, tokens
+from predictions.judge import Verdict, judge
 
 
 @pytest.mark.parametrize(

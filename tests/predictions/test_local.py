@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from predictions import local
-from predictions.judge import normalize
-from predictions.local import LocalCandidate, prompt_similarity, replies_predict
+from clone_server import text as toolkit
+from clone_server.text import prompt_similarity
+from predictions.local import LocalCandidate, replies_predict
 
 # A Tuesday morning; the history below is placed relative to it.
 NOW = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
@@ -404,7 +404,7 @@ def test_a_zero_importance_fact_adds_no_candidate():
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_the_fast_normal_form_is_the_judges_normalisation(text):
-    assert local.normal_form(text) == normalize(text)
+    assert toolkit.canonical(text) == toolkit._canonical_slow(text)
 
 
 @settings(max_examples=100, deadline=None)
@@ -449,7 +449,7 @@ def test_confidences_are_probabilities_that_sum_to_at_most_one(
     assert all(0.0 <= c.confidence <= 1.0 for c in ranked)
     assert sum(c.confidence for c in ranked) <= 1.0 + 1e-3
     assert [c.confidence for c in ranked] == sorted((c.confidence for c in ranked), reverse=True)
-    assert len({local.normalize(c.text) for c in ranked}) == len(ranked)
+    assert len({toolkit.canonical(c.text) for c in ranked}) == len(ranked)
     assert ranked == predict(relevant, facts=facts, agent_input=agent_input, k=k)
 
 
@@ -480,7 +480,12 @@ def test_thirty_neighbours_and_twenty_facts_take_well_under_5_ms():
     ]
     timings = []
     for _ in range(100):
-        for cached in (local._norm, local._reply_bag, local._features, local.stem):
+        for cached in (
+            toolkit._canonical,
+            toolkit._reply_bag,
+            toolkit.prompt_features,
+            toolkit.stem,
+        ):
             cached.cache_clear()
         start = time.perf_counter()
         predict(relevant, facts=facts, agent_input="Want me to run pytest?")

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from predictions import local
-from predictions.local import replies_predict
+from predictions.local import predictor, replies_predict
 
 MONDAY = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 FRIDAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -102,10 +101,10 @@ def test_agreement_on_an_open_question_earns_less_confidence(question, discounte
     # The same agreement (three of four identical past prompts) on each kind of question.
     day = MONDAY - timedelta(days=1)
     history = [past(question, "3", at=day) for _ in range(3)] + [past(question, "5", at=day)]
-    factor = local.OPEN_QUESTION_FACTOR if discounted else 1.0
+    factor = predictor.OPEN_QUESTION_FACTOR if discounted else 1.0
 
     found = predict(history, agent_input=question)
-    monkeypatch.setattr(local, "OPEN_QUESTION_FACTOR", 1.0)
+    monkeypatch.setattr(predictor, "OPEN_QUESTION_FACTOR", 1.0)
     plain = predict(history, agent_input=question)
 
     assert found[0].text == plain[0].text == "3"

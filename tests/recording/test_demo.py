@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from predictions.judge import normalize
+from clone_server.text import canonical as normalize
 from recording.demo import DEFAULT_START, DEMO_TZ, INTENTS, demo_generate, demo_history
 from recording.models import Event, RecordingSession
 from recording.validation import event_problems

@@ -7,8 +7,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 
-from clone_server.accounts.data_rights import account_data_delete
-from clone_server.accounts.services import api_key_create
+from clone_server.accounts.services import api_key_create, user_delete
 from clone_server.errors import ApiError
 from predictions.evaluation import replay_run, report_build
 from predictions.evaluation.progress import Progress
@@ -84,8 +83,8 @@ class Command(BaseCommand):
                 f"User {username!r} exists and is not a demo account (it has a password or staff "
                 "rights); choose another --username."
             )
-        account_data_delete(user=user, include_keys=True)
-        return user
+        user_delete(user=user)
+        return user_model.objects.create_user(username=username, password=None)
 
     @staticmethod
     def _way_in(*, key: str, base_url: str) -> str:

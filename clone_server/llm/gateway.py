@@ -1,4 +1,4 @@
-"""The LLM gateway: the one module through which Clone talks to Anthropic.
+"""The Anthropic gateway: the one module through which Clone talks to the model provider.
 
 It owns client construction, the model allow-list, retries, timeouts, the mapping of every
 provider failure into the project's error shape, structured (JSON-schema) output and token
@@ -25,7 +25,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,127 +34,30 @@ import httpx2
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from jsonschema import Draft202012Validator
-from rest_framework import status
 
-from clone_server.errors import ApiError
+from clone_server.llm.errors import (
+    DEFAULT_RATE_LIMIT_RETRY_AFTER_S,
+    LLMAuthFailed,
+    LLMBadOutput,
+    LLMError,
+    LLMNotConfigured,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+    UnsupportedModel,
+)
+from clone_server.llm.usage import Usage
 
 logger = logging.getLogger(__name__)
 
 PROVIDERS = ("anthropic", "local")
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_RATE_LIMIT_RETRY_AFTER_S = 10
 _CONNECT_TIMEOUT_S = 5.0
 _MAX_ERROR_DETAILS = 5
 _PLAN_SLACK_S = 0.1
 
 
-# --- Errors -------------------------------------------------------------------------------------
-
-
-class LLMError(ApiError):
-    """A failure talking to the model; ``usage`` holds tokens already spent, if any."""
-
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "llm_error"
-    default_detail = "The language model could not answer."
-
-    def __init__(self, message: str | None = None, *, usage: Usage | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.usage = usage or Usage()
-
-
-class LLMNotConfigured(LLMError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "llm_not_configured"
-    default_detail = "No Anthropic API key is configured on this server."
-
-
-class LLMAuthFailed(LLMError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "llm_auth_failed"
-    default_detail = "The language model provider rejected this server's credentials."
-
-
-class LLMRateLimited(LLMError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "llm_rate_limited"
-    default_detail = "The language model provider is rate limiting this server; retry later."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        retry_after: int = DEFAULT_RATE_LIMIT_RETRY_AFTER_S,
-        **kwargs: Any,
-    ):
-        kwargs.setdefault("details", {"retry_after": retry_after})
-        super().__init__(message, headers={"Retry-After": str(retry_after)}, **kwargs)
-        self.retry_after = retry_after
-
-
-class LLMTimeout(LLMError):
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    default_code = "llm_timeout"
-    default_detail = "The language model did not answer in time."
-
-
-class LLMUnavailable(LLMError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "llm_unavailable"
-    default_detail = "The language model provider is unavailable."
-
-
-class LLMBadOutput(LLMError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "llm_bad_output"
-    default_detail = "The language model's answer did not match the expected format."
-
-
-class UnsupportedModel(ApiError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "unsupported_model"
-    default_detail = "This model is not supported."
-
-
 # --- Results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens billed for one or more calls."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-    def __add__(self, other: Usage) -> Usage:
-        if not isinstance(other, Usage):
-            return NotImplemented
-        return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_creation_input_tokens=(
-                self.cache_creation_input_tokens + other.cache_creation_input_tokens
-            ),
-            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
-        )
-
-    @classmethod
-    def of(cls, sdk_usage: Any) -> Usage:
-        """From the SDK's usage object, whose cache fields may be missing or None."""
-        if sdk_usage is None:
-            return cls()
-        return cls(
-            input_tokens=getattr(sdk_usage, "input_tokens", None) or 0,
-            output_tokens=getattr(sdk_usage, "output_tokens", None) or 0,
-            cache_creation_input_tokens=getattr(sdk_usage, "cache_creation_input_tokens", None)
-            or 0,
-            cache_read_input_tokens=getattr(sdk_usage, "cache_read_input_tokens", None) or 0,
-        )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clone_server.accounts import views
+from data_rights import views
 
 app_name = "account"
 

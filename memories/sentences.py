@@ -22,7 +22,7 @@ def _quote(text: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Normalized:
+class EventSentence:
     text: str
     agent: str = ""
     prompt_text: str | None = None
@@ -30,24 +30,26 @@ class Normalized:
     in_reply_to: str = ""
 
 
-def normalize_event(*, kind: str, payload: dict[str, Any], prompt_agent: str | None) -> Normalized:
+def event_sentence(
+    *, kind: str, payload: dict[str, Any], prompt_agent: str | None
+) -> EventSentence:
     """One sentence for an event of ``kind``. ``prompt_agent`` is the agent whose prompt a
     ``user_reply`` answers, when that prompt is known."""
     if kind == "terminal_turn":
         where = f" in {_clean(payload['cwd'], 200)}" if payload.get("cwd") else ""
         code = payload.get("exit_code")
         status = f" (exit {code})" if isinstance(code, int) else ""
-        return Normalized(f"Ran {_quote(payload.get('command'))}{where}{status}.")
+        return EventSentence(f"Ran {_quote(payload.get('command'))}{where}{status}.")
     if kind == "agent_prompt":
         agent = _clean(payload.get("agent"), 200)
-        return Normalized(
+        return EventSentence(
             f"{agent} asked: {_quote(payload.get('text'))}",
             agent=agent,
             prompt_text=_clean(payload.get("text"), DIALOGUE_CHARS),
         )
     if kind == "user_reply":
         to = f" to {prompt_agent}" if prompt_agent else ""
-        return Normalized(
+        return EventSentence(
             f"Replied{to}: {_quote(payload.get('text'))}",
             agent=prompt_agent or "",
             reply_text=_clean(payload.get("text"), DIALOGUE_CHARS),
@@ -56,10 +58,10 @@ def normalize_event(*, kind: str, payload: dict[str, Any], prompt_agent: str | N
     if kind == "desktop_frame":
         app = _clean(payload.get("app"), 200)
         title = payload.get("window_title")
-        return Normalized(f"Looked at {_quote(title)} in {app}." if title else f"Used {app}.")
+        return EventSentence(f"Looked at {_quote(title)} in {app}." if title else f"Used {app}.")
     if kind == "integration_webhook":
         integration = _clean(payload.get("integration"), 200)
-        return Normalized(f"{integration} reported {_quote(payload.get('event'))}.")
+        return EventSentence(f"{integration} reported {_quote(payload.get('event'))}.")
     if kind == "note":
-        return Normalized(f"Noted: {_quote(payload.get('text'))}")
-    return Normalized(f"{_clean(kind, 64)} event.")
+        return EventSentence(f"Noted: {_quote(payload.get('text'))}")
+    return EventSentence(f"{_clean(kind, 64)} event.")

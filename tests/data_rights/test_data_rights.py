@@ -11,16 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from clone_server.accounts import data_rights
-from clone_server.accounts.data_rights import (
-    KEPT,
-    KEYS_LABEL,
-    NOT_EXPORTED,
-    account_data_delete,
-    user_owned_models,
-    user_rows,
-)
+from clone_server import owned_rows
 from clone_server.accounts.models import ApiKey
+from clone_server.owned_rows import user_owned_models, user_rows
+from data_rights import deletion, export
+from data_rights.deletion import KEPT, KEYS_LABEL, account_data_delete
+from data_rights.export import NOT_EXPORTED
 from memories.models import SemanticMemory
 from recording.models import Event, RecordingSession
 from recording.services import event_ingest
@@ -149,8 +145,8 @@ def test_export_covers_every_user_owned_table(api, user, worlds):
 
 def test_export_streams_in_bounded_chunks_with_constant_queries(api, user, worlds, monkeypatch):
     """Small chunks exercise every chunk boundary; the query count does not grow with rows."""
-    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(data_rights, "_FLUSH_CHARS", 100)
+    monkeypatch.setattr(export, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(export, "_FLUSH_CHARS", 100)
     alice, _ = worlds
     event_ingest(user=user, events=[event("note", session_id="bulk") for _ in range(9)])
     response = api.get(reverse("account:export"))
@@ -168,7 +164,7 @@ def test_export_streams_in_bounded_chunks_with_constant_queries(api, user, world
             b"".join(api.get(reverse("account:export")).streaming_content)
         return len(ctx.captured_queries)
 
-    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 1000)
+    monkeypatch.setattr(export, "CHUNK_SIZE", 1000)
     before = queries_for_export()
     event_ingest(user=user, events=[event("note", session_id="bulk2") for _ in range(50)])
     for n in range(20):
@@ -297,14 +293,14 @@ def test_bad_include_keys_is_400_and_deletes_nothing(api, user, worlds, query):
 
 def test_delete_is_all_or_nothing(user, worlds, monkeypatch):
     before = snapshot(user)
-    real = data_rights._delete_all
+    real = deletion.rows_delete
 
     def failing(queryset):
         if queryset.model._meta.label == "recording.Event":
             raise RuntimeError("disk full")
         return real(queryset)
 
-    monkeypatch.setattr(data_rights, "_delete_all", failing)
+    monkeypatch.setattr(deletion, "rows_delete", failing)
     with pytest.raises(RuntimeError):
         account_data_delete(user=user)
     assert snapshot(user) == before
@@ -314,7 +310,7 @@ def test_clone_tables_are_deleted_set_based_in_constant_queries(
     user, worlds, django_assert_max_num_queries
 ):
     """No row is loaded to delete it: the statements do not grow with the account."""
-    assert all(data_rights._set_based(m) for m in user_owned_models())
+    assert all(owned_rows.set_based(m) for m in user_owned_models())
     event_ingest(user=user, events=[event("note", session_id=f"s{n % 7}") for n in range(300)])
     with CaptureQueriesContext(connection) as ctx:
         account_data_delete(user=user)
@@ -328,7 +324,11 @@ def test_cascades_are_followed_whatever_the_order_tables_are_deleted_in(
     """Sessions first: their events, raw rows and episode links go by cascade, as a table
     discovered later (in any order) would."""
     bob_before = snapshot(other_user)
-    monkeypatch.setattr(data_rights, "_DELETE_ORDER", (RecordingSession,))
+    monkeypatch.setattr(
+        deletion,
+        "delete_order",
+        lambda owned: sorted(owned, key=lambda m: m is not RecordingSession),
+    )
     result = account_data_delete(user=user)
     assert result["deleted"]["recording.RecordingSession"] == 1
     assert result["deleted"]["recording.Event"] == 3
@@ -343,7 +343,7 @@ def test_a_table_with_delete_signals_goes_through_the_collector_in_batches(
     user, worlds, monkeypatch
 ):
     """Should a table ever get delete signals, they still fire, in bounded batches."""
-    monkeypatch.setattr(data_rights, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(owned_rows, "BATCH_SIZE", 2)
     event_ingest(user=user, events=[event("note", session_id=f"s{n % 3}") for n in range(7)])
     seen: list[str] = []
 
@@ -352,8 +352,8 @@ def test_a_table_with_delete_signals_goes_through_the_collector_in_batches(
 
     signals.pre_delete.connect(receiver, sender=Event, weak=False)
     try:
-        assert not data_rights._set_based(Event)
-        assert not data_rights._set_based(RecordingSession)  # it cascades to events
+        assert not owned_rows.set_based(Event)
+        assert not owned_rows.set_based(RecordingSession)  # it cascades to events
         result = account_data_delete(user=user)
     finally:
         signals.pre_delete.disconnect(receiver, sender=Event)
@@ -374,9 +374,9 @@ def test_account_endpoints_need_authentication(anon_client):
 def test_export_reads_one_snapshot_while_the_person_keeps_recording(user, monkeypatch):
     """An event stored while the export is streaming is not half in it: the export reads the
     database as it was when it started (REPEATABLE READ on Postgres)."""
-    monkeypatch.setattr(data_rights, "_FLUSH_CHARS", 1)
+    monkeypatch.setattr(export, "_FLUSH_CHARS", 1)
     event_ingest(user=user, events=[event("note", id="before", session_id="s")])
-    pieces = data_rights.account_export(user=user)
+    pieces = export.account_export(user=user)
     seen = ""
     while '"events"' not in seen:  # the sessions were read: the snapshot is taken
         seen += next(pieces).decode()

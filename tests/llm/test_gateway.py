@@ -16,7 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from predictions import llm
+from clone_server import llm
+from clone_server.llm import gateway
 from tests.fakes.anthropic import (
     drop_connection,
     error_reply,
@@ -450,7 +451,7 @@ def test_default_worst_case_stays_below_the_gunicorn_timeout():
     ],
 )
 def test_attempt_plan_fits_the_remaining_budget(remaining, expected):
-    assert llm._attempt_plan(remaining) == expected
+    assert gateway._attempt_plan(remaining) == expected
 
 
 def test_past_deadline_is_llm_timeout_without_a_request(fake):
@@ -519,7 +520,7 @@ def test_one_client_per_configuration_even_when_threads_race(fake, settings):
 
     def get():
         barrier.wait()
-        return llm._client(max_retries=2)
+        return gateway._client(max_retries=2)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         clients = list(pool.map(lambda _: get(), range(16)))
@@ -530,7 +531,7 @@ def test_one_client_per_configuration_even_when_threads_race(fake, settings):
     assert str(client.base_url).rstrip("/") == fake.base_url
     assert client.max_retries == 2
     settings.ANTHROPIC_API_KEY = "sk-other"
-    assert llm._client(max_retries=2) is not client
+    assert gateway._client(max_retries=2) is not client
 
 
 def test_concurrent_calls_from_16_threads_all_succeed_in_parallel(fake):
