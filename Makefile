@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clone
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev postgres redis services lint bench
+.PHONY: run test install install-dev postgres redis services lint bench install-cli cli-system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ install: $(PY)
 
 install-dev: $(PY)
 	$(PY) -m pip install --quiet -e '.[dev,plot]'
+
+# The command-line client, installed from the repository as a user installs it, with its extras.
+install-cli: $(PY)
+	$(PY) -m pip install --quiet './clients/cli[mcp,desktop]'
+
+# Programs the CLI's tests drive: Xvfb and xdotool (desktop recorder), zsh (shell recorder).
+cli-system-deps:
+	@command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v zsh >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool zsh >/dev/null; } || \
+	  echo "Could not install xvfb, xdotool, zsh: the CLI tests that need them are skipped" >&2
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start
@@ -39,10 +49,11 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install-dev services lint
+test: install-dev install-cli cli-system-deps services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py check
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SECRET_KEY=test-only-not-a-secret-for-the-test-suite $(VENV)/bin/pytest $(PYTEST_ARGS)
+	cd clients/cli && CLONE_CLI_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(abspath $(VENV))/bin/pytest $(CLI_PYTEST_ARGS)
 
 bench: install-dev postgres
 	$(PY) -m pip install --quiet -e '.[bench]'

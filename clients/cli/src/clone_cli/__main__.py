@@ -1,0 +1,3 @@
+from clone_cli.main import main
+
+raise SystemExit(main())
