@@ -252,3 +252,10 @@ CLONE_MEMORY_DISTILL_EXISTING_FACTS = env.int("CLONE_MEMORY_DISTILL_EXISTING_FAC
 CLONE_MEMORY_PROMOTION_MODEL = env.str("CLONE_MEMORY_PROMOTION_MODEL", default="") or None
 # The local provider looks at this many of the person's most similar earlier answers.
 CLONE_LOCAL_NEIGHBOURS = env.int("CLONE_LOCAL_NEIGHBOURS", default=30)
+# ... and this many of their most recent decisions for a structured request (a tool call).
+CLONE_LOCAL_DECISIONS = env.int("CLONE_LOCAL_DECISIONS", default=1000)
+# No automatic answer before the person has this many labelled answers (imported history
+# counts); a share CLONE_AUDIT_RATE of would-be automatic answers is escalated to keep their
+# precision measured (docs/confidence.md).
+CLONE_MIN_LABELS_FOR_AUTO = env.int("CLONE_MIN_LABELS_FOR_AUTO", default=30)
+CLONE_AUDIT_RATE = env.float("CLONE_AUDIT_RATE", default=0.05)

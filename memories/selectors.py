@@ -69,6 +69,42 @@ def relevant_replies(
     return relevant_search(user=user, inputs=list(agent_inputs), limit=limit)
 
 
+def answered_prompts_recent(*, user: AbstractBaseUser, limit: int) -> list[dict[str, Any]]:
+    """The user's ``limit`` most recently synced agent prompts that have a reply, newest first:
+    ``{"prompt_event_id", "agent", "prompt", "reply", "occurred_at", "tool", "options"}`` with
+    ``tool`` and ``options`` as the prompt's event carried them (None when absent).
+
+    One query, walking the partial index of answered prompts backwards from the newest (its
+    plan needs no statistics: the index is the only way to the ``limit`` rows asked for)."""
+    if limit <= 0:
+        return []
+    rows = (
+        RawMemory.objects.filter(user=user, kind="agent_prompt", reply_text__isnull=False)
+        .order_by("-id")
+        .values_list(
+            "event_key",
+            "agent",
+            "prompt_text",
+            "reply_text",
+            "occurred_at",
+            "event__payload__tool",
+            "event__payload__options",
+        )[:limit]
+    )
+    return [
+        {
+            "prompt_event_id": key,
+            "agent": agent,
+            "prompt": prompt or "",
+            "reply": reply,
+            "occurred_at": _iso(occurred_at),
+            "tool": tool if isinstance(tool, dict) else None,
+            "options": options if isinstance(options, list) else None,
+        }
+        for key, agent, prompt, reply, occurred_at, tool, options in rows
+    ]
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 

@@ -67,14 +67,45 @@ def shared_context(bundle: dict[str, Any]) -> str:
 
 
 def question_message(
-    *, agent: str, agent_input: str, relevant: list[dict[str, Any]], k: int
+    *,
+    agent: str,
+    agent_input: str,
+    relevant: list[dict[str, Any]],
+    k: int,
+    tool: dict[str, Any] | None = None,
+    options: list[str] | None = None,
+    context: str | None = None,
+    decisions: list[dict[str, Any]] | None = None,
+    session: list[dict[str, Any]] | None = None,
 ) -> str:
+    """The per-request part of the prompt (after the cached shared context): similar past
+    prompts, and when given the person's decisions on similar requests, what they answered
+    earlier in this session, the structured request, its options and the agent's context."""
     past = "\n".join(
         json.dumps({"agent": r["agent"], "prompt": r["prompt"], "reply": r["reply"]})
         for r in relevant
     )
-    return (
-        f"<similar_past_prompts>\n{past or '(none)'}\n</similar_past_prompts>\n"
-        f"The agent {json.dumps(agent)} now asks:\n<prompt>\n{agent_input}\n</prompt>\n"
-        f"Give up to {k} candidate replies, best first."
-    )
+    parts = [f"<similar_past_prompts>\n{past or '(none)'}\n</similar_past_prompts>"]
+    if decisions:
+        lines = "\n".join(
+            json.dumps({"tool": d.get("tool"), "reply": d.get("reply"), "at": d.get("occurred_at")})
+            for d in decisions
+        )
+        parts.append(f"<decisions_on_similar_requests>\n{lines}\n</decisions_on_similar_requests>")
+    if session:
+        lines = "\n".join(
+            json.dumps({"prompt": d.get("prompt"), "reply": d.get("reply")}) for d in session
+        )
+        parts.append(f"<earlier_in_this_session>\n{lines}\n</earlier_in_this_session>")
+    if context:
+        parts.append(f"<agent_context>\n{context}\n</agent_context>")
+    parts.append(f"The agent {json.dumps(agent)} now asks:\n<prompt>\n{agent_input}\n</prompt>")
+    if tool:
+        parts.append(f"<request>\n{json.dumps(tool, sort_keys=True)}\n</request>")
+    if options:
+        parts.append(
+            f"<options>\n{json.dumps(list(options))}\n</options>\n"
+            "Answer with one of these options, exactly as written."
+        )
+    parts.append(f"Give up to {k} candidate replies, best first.")
+    return "\n".join(parts)

@@ -97,3 +97,15 @@ def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
         },
         "reliability": metrics.reliability(probs=calibrated, labels=labels),
     }
+
+
+def labelled_count(*, user: AbstractBaseUser, at_most: int) -> int:
+    """How many of the user's predictions have feedback, counted up to ``at_most``: a bounded
+    walk of the labelled partial index, whatever the table's size or statistics."""
+    if at_most <= 0:
+        return 0
+    return len(
+        Prediction.objects.filter(user=user, outcome__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)[:at_most]
+    )

@@ -15,11 +15,18 @@ from rest_framework.exceptions import NotFound
 from clone_server import llm
 from clone_server.errors import ApiError, error_body
 from memories import decay
-from memories.selectors import context_bundle, relevant_replies
+from memories.selectors import answered_prompts_recent, context_bundle, relevant_replies
 from memories.services import profile_calibration_set
+from predictions import confidence as gate
 from predictions import local, prompts, selectors
 from predictions.calibration import Calibration, platt_fit
 from predictions.models import Outcome, Prediction, PredictionStatus
+from predictions.structured import (
+    SESSION_MINUTES,
+    parse_time,
+    similar_decisions,
+    structured_predict,
+)
 
 LOCAL_MODEL = "local"
 
@@ -30,6 +37,9 @@ class PredictItem:
     agent_input: str
     threshold: float = 0.8
     k: int = 3
+    tool: dict[str, Any] | None = None
+    options: list[str] | None = None
+    context: str | None = None
 
 
 @dataclass
@@ -40,6 +50,8 @@ class Answer:
     model: str
     usage: dict[str, int] = field(default_factory=dict)
     latency_ms: int = 0
+    # Matched a never-auto pattern: escalated whatever the confidence.
+    never_auto: str | None = None
 
 
 def _model_for_request(model: str | None) -> str:
@@ -57,6 +69,18 @@ def _relevant_limit(model: str) -> int | None:
     return settings.CLONE_LOCAL_NEIGHBOURS if model == LOCAL_MODEL else None
 
 
+def _session_decisions(*, decisions: list[dict], now: datetime | None) -> list[dict]:
+    """The person's answers of the last ``SESSION_MINUTES`` (decisions are newest first)."""
+    anchor = now or timezone.now()
+    recent = []
+    for decision in decisions[:50]:
+        when = parse_time(decision.get("occurred_at"))
+        if when is None or not 0 <= (anchor - when).total_seconds() <= SESSION_MINUTES * 60:
+            continue
+        recent.append(decision)
+    return recent[:10]
+
+
 def _answer_with_model(
     *,
     relevant: list[dict],
@@ -64,7 +88,15 @@ def _answer_with_model(
     model: str,
     shared: str,
     deadline: float | None = None,
+    decisions: list[dict] | None = None,
+    now: datetime | None = None,
 ) -> Answer:
+    history = decisions or []
+    similar = (
+        similar_decisions(agent=item.agent, text=item.agent_input, tool=item.tool, history=history)
+        if item.tool
+        else []
+    )
     result = llm.structured_call(
         system=prompts.SYSTEM_PROMPT,
         cached_context=shared,
@@ -72,7 +104,15 @@ def _answer_with_model(
             {
                 "role": "user",
                 "content": prompts.question_message(
-                    agent=item.agent, agent_input=item.agent_input, relevant=relevant, k=item.k
+                    agent=item.agent,
+                    agent_input=item.agent_input,
+                    relevant=relevant,
+                    k=item.k,
+                    tool=item.tool,
+                    options=item.options,
+                    context=item.context,
+                    decisions=similar,
+                    session=_session_decisions(decisions=history, now=now),
                 ),
             }
         ],
@@ -94,10 +134,47 @@ def _answer_with_model(
     return Answer(candidates, result.model, result.usage.as_dict(), result.latency_ms)
 
 
+def _answer_structured(
+    *, item: PredictItem, decisions: list[dict], now: datetime | None
+) -> list[dict[str, Any]]:
+    """Candidates from the person's past decisions on this kind of request (``structured``),
+    each with its evidence cap; empty when the request carries no tool or nothing bears on it."""
+    if not item.tool:
+        return []
+    found = structured_predict(
+        agent=item.agent,
+        text=item.agent_input,
+        tool=item.tool,
+        options=item.options,
+        history=decisions,
+        now=now or timezone.now(),
+        k=item.k,
+    )
+    return [
+        {
+            "text": c.text,
+            "reasoning": c.reasoning,
+            "raw_confidence": float(c.confidence),
+            "cited_facts": [],
+            "evidence_cap": float(c.evidence_cap),
+        }
+        for c in found
+    ]
+
+
 def _answer_locally(
-    *, bundle: dict[str, Any], relevant: list[dict], item: PredictItem, now: datetime | None
+    *,
+    bundle: dict[str, Any],
+    relevant: list[dict],
+    item: PredictItem,
+    now: datetime | None,
+    decisions: list[dict] | None = None,
 ) -> Answer:
     started = time.perf_counter()
+    structured = _answer_structured(item=item, decisions=decisions or [], now=now)
+    if structured:
+        latency = int((time.perf_counter() - started) * 1000)
+        return Answer(structured, LOCAL_MODEL, {"input_tokens": 0, "output_tokens": 0}, latency)
     found = local.replies_predict(
         agent=item.agent,
         agent_input=item.agent_input,
@@ -128,12 +205,45 @@ def _answer(
     shared: str,
     deadline: float | None = None,
     now: datetime | None = None,
+    decisions: list[dict] | None = None,
 ) -> Answer:
-    if model == LOCAL_MODEL:
-        return _answer_locally(bundle=bundle, relevant=relevant, item=item, now=now)
-    return _answer_with_model(
-        relevant=relevant, item=item, model=model, shared=shared, deadline=deadline
+    never = gate.never_auto_match(
+        patterns=_never_auto_patterns(), text=item.agent_input, tool=item.tool
     )
+    if model == LOCAL_MODEL:
+        answer = _answer_locally(
+            bundle=bundle, relevant=relevant, item=item, now=now, decisions=decisions
+        )
+        answer.never_auto = never
+        return answer
+    if never:
+        # Checked before any model is asked: the person decides, and no tokens are spent.
+        return Answer([], model, {"input_tokens": 0, "output_tokens": 0}, 0, never_auto=never)
+    return _answer_with_model(
+        relevant=relevant,
+        item=item,
+        model=model,
+        shared=shared,
+        deadline=deadline,
+        decisions=decisions,
+        now=now,
+    )
+
+
+def _never_auto_patterns() -> list[str]:
+    return list(getattr(settings, "CLONE_NEVER_AUTO", gate.DEFAULT_NEVER_AUTO))
+
+
+def _min_labels() -> int:
+    return int(getattr(settings, "CLONE_MIN_LABELS_FOR_AUTO", gate.DEFAULT_MIN_LABELS_FOR_AUTO))
+
+
+def _audit_rate() -> float:
+    return float(getattr(settings, "CLONE_AUDIT_RATE", gate.DEFAULT_AUDIT_RATE))
+
+
+def _decisions_limit() -> int:
+    return int(getattr(settings, "CLONE_LOCAL_DECISIONS", 1000))
 
 
 def _prediction_build(
@@ -143,17 +253,25 @@ def _prediction_build(
     answer: Answer,
     calibration: Calibration,
     known_fact_ids: set[int],
+    labels: int = 0,
 ) -> Prediction:
-    """Calibrate every candidate, rank by calibrated confidence, decide auto vs escalated."""
+    """Calibrate every candidate (shrunk toward the prior on few labels, capped at its evidence),
+    rank by calibrated confidence, decide auto vs escalated and why (``predictions.confidence``).
+    ``labels``: how many labelled answers the person has (imported history counts)."""
     candidates = []
+    uncapped_top = None
     for candidate in answer.candidates:
         raw = min(1.0, max(0.0, candidate["raw_confidence"]))
+        cap = candidate.get("evidence_cap")
+        calibrated = gate.calibrated(calibration=calibration, raw=raw, cap=cap)
+        uncapped = gate.calibrated(calibration=calibration, raw=raw)
         candidates.append(
             {
                 "text": candidate["text"],
                 "reasoning": candidate["reasoning"],
-                "confidence": calibration.apply(raw),
+                "confidence": calibrated,
                 "raw_confidence": raw,
+                "_uncapped": uncapped,
                 # Ids the provider made up, or another user's, are dropped, never trusted.
                 "cited_facts": [
                     i for i in dict.fromkeys(candidate["cited_facts"]) if i in known_fact_ids
@@ -162,19 +280,30 @@ def _prediction_build(
         )
     # Stable: equal calibrated confidences keep the provider's order (then raw as tie-break).
     candidates.sort(key=lambda c: (-c["confidence"], -c["raw_confidence"]))
+    for candidate in candidates:
+        uncapped = candidate.pop("_uncapped")
+        if uncapped_top is None:
+            uncapped_top = uncapped
     top = candidates[0] if candidates else None
     confidence = top["confidence"] if top else 0.0
-    return Prediction(
+    decision = gate.auto_decision(
+        has_candidate=top is not None,
+        confidence=confidence,
+        threshold=item.threshold,
+        labels=labels,
+        min_labels=_min_labels(),
+        uncapped=uncapped_top,
+        never_auto=answer.never_auto,
+    )
+    prediction = Prediction(
         user=user,
         agent=item.agent,
         agent_input=item.agent_input,
         threshold=item.threshold,
         k=item.k,
-        status=(
-            PredictionStatus.AUTO
-            if top is not None and confidence >= item.threshold
-            else PredictionStatus.ESCALATED
-        ),
+        status=PredictionStatus.AUTO
+        if decision.status == gate.AUTO
+        else PredictionStatus.ESCALATED,
         confidence=confidence,
         raw_confidence=top["raw_confidence"] if top else 0.0,
         candidates=candidates,
@@ -183,6 +312,44 @@ def _prediction_build(
         usage=answer.usage,
         latency_ms=answer.latency_ms,
     )
+    _reason_set(prediction, decision.reason)
+    return prediction
+
+
+def _reason_set(prediction: Prediction, reason: str | None) -> None:
+    if _HAS_REASON:
+        prediction.escalation_reason = reason or ""
+
+
+_HAS_REASON = any(f.name == "escalation_reason" for f in Prediction._meta.get_fields())
+
+
+def _audit(predictions: list[Prediction]) -> None:
+    """Escalate the audit sample of the automatic answers just stored (``CLONE_AUDIT_RATE``),
+    so that the precision of automatic answers stays measured on answers the person gave."""
+    rate = _audit_rate()
+    sampled = [
+        p
+        for p in predictions
+        if p.pk is not None
+        and p.status == PredictionStatus.AUTO
+        and gate.audit_selected(prediction_id=p.pk, rate=rate)
+    ]
+    for prediction in sampled:
+        prediction.status = PredictionStatus.ESCALATED
+        _reason_set(prediction, gate.AUDIT)
+    if sampled:
+        fields = ["status", "escalation_reason"] if _HAS_REASON else ["status"]
+        Prediction.objects.bulk_update(sampled, fields)
+
+
+def _labels_known(*, user: AbstractBaseUser, decisions: list[dict]) -> int:
+    """How many labelled answers the person has, counted up to what the rule needs: labelled
+    predictions, or answered prompts in memory (imported history), whichever is more."""
+    wanted = _min_labels()
+    if len(decisions) >= wanted:
+        return len(decisions)
+    return max(len(decisions), selectors.labelled_count(user=user, at_most=wanted))
 
 
 def prediction_create(
@@ -194,18 +361,35 @@ def prediction_create(
     k: int = 3,
     model: str | None = None,
     now: datetime | None = None,
+    tool: dict[str, Any] | None = None,
+    options: list[str] | None = None,
+    context: str | None = None,
 ) -> Prediction:
     """Predict the user's reply to one agent prompt and store it.
+
+    With a ``tool`` (and ``options``), the local provider predicts from the person's past
+    decisions on the same kind of request (``predictions.structured``). Automatic only as
+    ``predictions.confidence`` allows (threshold, labels, never-auto, audit sample); otherwise
+    escalated with the reason.
 
     The provider is called outside any transaction; the row is written only once the answer is
     complete, so a provider failure leaves nothing behind. ``now`` is the moment the question is
     asked (default: the present); a replay of past events passes the prompt's own time.
     """
     resolved = _model_for_request(model)
-    item = PredictItem(agent=agent, agent_input=agent_input, threshold=threshold, k=k)
+    item = PredictItem(
+        agent=agent,
+        agent_input=agent_input,
+        threshold=threshold,
+        k=k,
+        tool=tool,
+        options=options,
+        context=context,
+    )
     bundle = context_bundle(
         user=user, agent_input=agent_input, relevant_limit=_relevant_limit(resolved)
     )
+    decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
     calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     answer = _answer(
@@ -215,6 +399,7 @@ def prediction_create(
         model=resolved,
         shared=shared,
         now=now,
+        decisions=decisions,
     )
     prediction = _prediction_build(
         user=user,
@@ -222,8 +407,10 @@ def prediction_create(
         answer=answer,
         calibration=calibration,
         known_fact_ids={f["id"] for f in bundle["facts"]},
+        labels=_labels_known(user=user, decisions=decisions),
     )
     prediction.save()
+    _audit([prediction])
     return prediction
 
 
@@ -250,6 +437,8 @@ def prediction_batch_create(
     """
     resolved = _model_for_request(model)
     bundle = context_bundle(user=user, agent_input=None)
+    decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
+    labels = _labels_known(user=user, decisions=decisions)
     relevant_per_item = relevant_replies(
         user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit(resolved)
     )
@@ -268,6 +457,7 @@ def prediction_batch_create(
             model=resolved,
             shared=shared,
             deadline=deadline,
+            decisions=decisions,
         )
 
     if resolved == LOCAL_MODEL:
@@ -289,10 +479,12 @@ def prediction_batch_create(
             answer=answer,
             calibration=calibration,
             known_fact_ids=known_fact_ids,
+            labels=labels,
         )
         to_store.append(prediction)
         results.append(prediction)
     Prediction.objects.bulk_create(to_store)
+    _audit(to_store)
     return results
 
 

@@ -27,12 +27,13 @@ one. The raw confidence of an option is ``p_L0(o)``.
 
 Evidence cap. However the levels agree, a candidate's confidence may not exceed the posterior
 mean of its rate under a Jeffreys prior, ``(a + 1/2) / (n + 1)``, at the best-supported level
-among L0-L2 (the agent level is too broad to vouch for a particular request), where ``n`` is the
-number of past decisions at that level and ``a`` those that chose the candidate (counts, not
-weights): three answers out of three give at most 0.875, 41 of 41 at most 0.988. ``evidence_cap`` is returned with
-each candidate so that the calibrated confidence is capped too (calibration cannot create
-evidence). A request with no past decision on the same tool at all (L0-L2 empty) is novel: its
-confidence is additionally multiplied by ``NOVEL_FACTOR``.
+that vouches for the request, where ``n`` is the number of past decisions at that level and
+``a`` those that chose the candidate (counts, not weights): three answers out of three give at
+most 0.875, 41 of 41 at most 0.988. For a shell command only L0 and L1 vouch ("any shell
+command" is too broad: 41 approvals of ``npm test`` say nothing about ``terraform destroy``);
+for other tools L0-L2; the agent level never does. ``evidence_cap`` is returned with each
+candidate so that the calibrated confidence is capped too (calibration cannot create evidence).
+A request with no past decision at a vouching level is novel: its cap is ``1/2``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ HALF_LIFE_DAYS = 60.0
 SESSION_MINUTES = 30.0
 SESSION_WEIGHT = 2.0
 PRIOR_STRENGTH = 2.0
-NOVEL_FACTOR = 0.5
 CAP_PRIOR = 0.5
+# The levels that vouch for a request. For a shell command, only the same command or the same
+# command head: "any shell command" is too broad (41 approvals of `npm test` say nothing about
+# `terraform destroy`). For other tools (a file, a URL), the same tool too. Never the agent level.
+CAP_LEVELS_COMMAND = ("L0", "L1")
+CAP_LEVELS_OTHER = ("L0", "L1", "L2")
 LEVELS = ("L0", "L1", "L2", "L3")
 LEVEL_NAMES = {
     "L0": "the same request",
@@ -145,6 +150,11 @@ def command_head(command: str) -> str:
     return program
 
 
+def _command_of(tool: dict[str, Any] | None) -> str:
+    tool_input = (tool or {}).get("input") if isinstance((tool or {}).get("input"), dict) else {}
+    return next((str(tool_input[k]) for k in _COMMAND_KEYS if tool_input.get(k)), "")
+
+
 def _path_prefix(path: str) -> str:
     directory = posixpath.dirname((path or "").replace("\\", "/").rstrip("/"))
     return directory or "."
@@ -221,7 +231,7 @@ def decisions_from(*, history: Iterable[dict[str, Any]], options: Sequence[str])
         keys = request_keys(
             agent=str(item.get("agent") or ""), tool=tool, text=str(item.get("prompt") or "")
         )
-        found.append(Decision(keys, option, _time(item.get("occurred_at")), _subject(tool)))
+        found.append(Decision(keys, option, parse_time(item.get("occurred_at")), _subject(tool)))
     return found
 
 
@@ -233,7 +243,7 @@ def _subject(tool: dict[str, Any] | None) -> str:
     return ""
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     if isinstance(value, str) and value:
@@ -297,16 +307,18 @@ def structured_predict(
             o: (weights[level][o] + PRIOR_STRENGTH * estimate[o]) / (total + PRIOR_STRENGTH)
             for o in choices
         }
-    novel = not any(sum(counts[level].values()) for level in ("L0", "L1", "L2"))
+    cap_levels = CAP_LEVELS_COMMAND if _command_of(tool) else CAP_LEVELS_OTHER
+    novel = not any(sum(counts[level].values()) for level in cap_levels)
     candidates = []
     for option in choices:
         per_level = {lv: (counts[lv][option], sum(counts[lv].values())) for lv in LEVELS}
         # The agent level is too broad to vouch for a particular request.
         cap = max(
-            (a + CAP_PRIOR) / (n + 2 * CAP_PRIOR) for lv, (a, n) in per_level.items() if lv != "L3"
+            (a + CAP_PRIOR) / (n + 2 * CAP_PRIOR)
+            for lv, (a, n) in per_level.items()
+            if lv in cap_levels
         )
-        confidence = estimate[option] * (NOVEL_FACTOR if novel else 1.0)
-        confidence = min(confidence, cap)
+        confidence = min(estimate[option], cap)
         candidates.append(
             StructuredCandidate(
                 text=option,
@@ -345,3 +357,29 @@ def _reasoning(
     if novel:
         text += " Never seen this kind of request: low confidence."
     return text
+
+
+def similar_decisions(
+    *,
+    agent: str,
+    text: str,
+    tool: dict[str, Any] | None,
+    history: Sequence[dict[str, Any]],
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """The past answered prompts on the same request, then the same command head / path prefix /
+    host, then the same tool (L0, L1, L2), each level in ``history``'s order; at most ``limit``."""
+    wanted = request_keys(agent=agent, tool=tool, text=text)
+    ranked = []
+    for index, item in enumerate(history):
+        if not isinstance(item, dict):
+            continue
+        item_tool = item.get("tool") if isinstance(item.get("tool"), dict) else None
+        keys = request_keys(
+            agent=str(item.get("agent") or ""), tool=item_tool, text=str(item.get("prompt") or "")
+        )
+        level = next((n for n, lv in enumerate(("L0", "L1", "L2")) if keys[lv] == wanted[lv]), None)
+        if level is not None:
+            ranked.append((level, index, item))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [item for _, _, item in ranked[: max(0, limit)]]

@@ -34,6 +34,15 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _no_thin_evidence_rule(settings):
+    """Tests of other features predict for fresh users and expect the threshold alone to decide;
+    tests of the thin-evidence rule and the audit sample (tests/predictions/test_confidence.py,
+    the evaluation's) set these back to the production defaults themselves."""
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 0
+    settings.CLONE_AUDIT_RATE = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
 

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from memories.models import RawMemory
+from predictions import confidence as gate
 from predictions import local
 from predictions.evaluation import replay_run, report_build
 from predictions.evaluation.progress import Progress
@@ -101,7 +102,9 @@ def run_evaluate(*args, **options):
 # --- arithmetic, end to end --------------------------------------------------------------------
 
 
-def test_every_figure_matches_the_hand_computed_value(tmp_path, scripted):
+def test_every_figure_matches_the_hand_computed_value(tmp_path, scripted, monkeypatch):
+    # The uncalibrated prior's cap (tests/predictions/test_confidence.py) would clip 0.9.
+    monkeypatch.setattr(gate, "PRIOR_CAP", 1.0)
     dataset = write_jsonl(tmp_path / "tiny.jsonl", script_events())
     out_json = tmp_path / "report.json"
 

@@ -1,11 +1,11 @@
 import io
-import math
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from memories.selectors import profile_get
+from predictions import confidence as gate
 from predictions.calibration import platt_fit
 from predictions.services import prediction_create, prediction_feedback
 from tests.fakes.anthropic import tool_reply
@@ -50,7 +50,10 @@ def test_stats_arithmetic(api, user, fake_anthropic):
     assert body["auto_precision"] == pytest.approx(0.75)
     # brier: (0.1^2 + 0.3^2 + 0.3^2 + 0.65^2) / 4 = (0.01 + 0.09 + 0.09 + 0.4225) / 4
     assert body["brier"]["raw"] == pytest.approx(0.153125)
-    assert body["brier"]["calibrated"] == pytest.approx(0.153125)  # identity below 5 labels
+    # No fit below 5 labels: calibrated == raw up to the prior's cap (0.9 -> PRIOR_CAP).
+    assert body["brier"]["calibrated"] == pytest.approx(
+        ((1 - min(0.9, gate.PRIOR_CAP)) ** 2 + 0.09 + 0.09 + 0.4225) / 4
+    )
     # ECE bins: 9 -> {0.9: 1}, 8 -> {0.8: 0.5}, 3 -> {0.3: 0, 0.35: 1}
     # = (1 * 0.1 + 1 * 0.3 + 2 * |0.325 - 0.5|) / 4 = (0.1 + 0.3 + 0.35) / 4
     assert body["ece"]["raw"] == pytest.approx(0.1875)
@@ -102,7 +105,7 @@ def test_fit_calibration_fits_and_predict_applies_it(api, user, make_user, fake_
         format="json",
     ).json()
     assert body["raw_confidence"] == pytest.approx(0.9)
-    assert body["confidence"] == pytest.approx(1 / (1 + math.exp(-(expected.a * 0.9 + expected.b))))
+    assert body["confidence"] == pytest.approx(gate.calibrated(calibration=expected, raw=0.9))
     assert body["confidence"] < 0.8
     assert body["status"] == "escalated"
 
