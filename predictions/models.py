@@ -7,6 +7,15 @@ class PredictionStatus(models.TextChoices):
     ESCALATED = "escalated"
 
 
+class EscalationReason(models.TextChoices):
+    """Why a prediction was not answered automatically (docs/confidence.md)."""
+
+    BELOW_THRESHOLD = "below_threshold"
+    THIN_EVIDENCE = "thin_evidence"
+    NEVER_AUTO = "never_auto"
+    AUDIT = "audit"
+
+
 class Outcome(models.TextChoices):
     ACCEPTED = "accepted"
     EDITED = "edited"
@@ -27,6 +36,10 @@ class Prediction(models.Model):
     threshold = models.FloatField()
     k = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=16, choices=PredictionStatus.choices)
+    # Empty when automatic; otherwise why the person is asked.
+    escalation_reason = models.CharField(
+        max_length=32, choices=EscalationReason.choices, blank=True, default=""
+    )
     # Top candidate's calibrated and raw confidence; the full list is in ``candidates``.
     confidence = models.FloatField()
     raw_confidence = models.FloatField()

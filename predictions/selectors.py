@@ -9,7 +9,8 @@ from rest_framework.exceptions import NotFound
 from memories.selectors import profile_get
 from predictions import metrics
 from predictions.calibration import IDENTITY, MAX_LABELS, label_for
-from predictions.models import Outcome, Prediction, PredictionStatus
+from predictions.confidence import wilson
+from predictions.models import EscalationReason, Outcome, Prediction, PredictionStatus
 
 
 def prediction_list(
@@ -71,21 +72,40 @@ def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
         by_status[status] += count
         by_outcome[outcome or "none"] += count
 
+    reasons = dict.fromkeys(EscalationReason.values, 0)
+    for reason, count in (
+        Prediction.objects.filter(user=user, status=PredictionStatus.ESCALATED)
+        .exclude(escalation_reason="")
+        .values_list("escalation_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        reasons[reason] = reasons.get(reason, 0) + count
     labelled = list(
         Prediction.objects.filter(user=user, outcome__isnull=False).values_list(
-            "raw_confidence", "confidence", "outcome", "status"
+            "raw_confidence", "confidence", "outcome", "status", "escalation_reason"
         )
     )
-    raw = [r for r, _, _, _ in labelled]
-    calibrated = [c for _, c, _, _ in labelled]
-    labels = [label_for(o) for _, _, o, _ in labelled]
-    auto_labels = [label_for(o) for _, _, o, s in labelled if s == PredictionStatus.AUTO]
+    raw = [r for r, _, _, _, _ in labelled]
+    calibrated = [c for _, c, _, _, _ in labelled]
+    labels = [label_for(o) for _, _, o, _, _ in labelled]
+    auto_labels = [label_for(o) for _, _, o, s, _ in labelled if s == PredictionStatus.AUTO]
+    audited = [label_for(o) for _, _, o, _, r in labelled if r == EscalationReason.AUDIT]
+    interval = wilson(successes=sum(audited), n=len(audited))
     stored = profile_get(user=user).calibration
     return {
         "totals": {"all": sum(by_status.values()), "status": by_status, "outcome": by_outcome},
         "labelled": len(labelled),
         "acceptance_rate": metrics.mean(labels),
         "auto_precision": metrics.mean(auto_labels),
+        # The audit sample: would-be automatic answers asked instead, so the person's own answer
+        # measures what automatic answers are worth (95% Wilson interval).
+        "audited_precision": {
+            "n": len(audited),
+            "precision": metrics.mean(audited),
+            "interval": list(interval) if interval else None,
+        },
+        "escalation_reasons": reasons,
         "calibration": stored or IDENTITY.as_dict(),
         "brier": {
             "raw": metrics.brier(probs=raw, labels=labels),

@@ -69,6 +69,7 @@ class PredictionOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "escalation_reason",
             "confidence",
             "raw_confidence",
             "candidates",
@@ -93,6 +94,7 @@ class PredictionOutput(serializers.ModelSerializer):
         return {
             "id": prediction.id,
             "status": prediction.status,
+            "escalation_reason": prediction.escalation_reason,
             "confidence": float(prediction.confidence),
             "raw_confidence": float(prediction.raw_confidence),
             "candidates": [
@@ -160,11 +162,21 @@ class ReliabilityBinOutput(serializers.Serializer):
     mean_label = serializers.FloatField(allow_null=True)
 
 
+class AuditedOutput(serializers.Serializer):
+    n = serializers.IntegerField()
+    precision = serializers.FloatField(allow_null=True)
+    interval = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True
+    )
+
+
 class StatsOutput(serializers.Serializer):
     totals = serializers.DictField()
     labelled = serializers.IntegerField()
     acceptance_rate = serializers.FloatField(allow_null=True)
     auto_precision = serializers.FloatField(allow_null=True)
+    audited_precision = AuditedOutput()
+    escalation_reasons = serializers.DictField(child=serializers.IntegerField())
     calibration = CalibrationOutput()
     brier = PairOutput()
     ece = PairOutput()

@@ -312,16 +312,8 @@ def _prediction_build(
         usage=answer.usage,
         latency_ms=answer.latency_ms,
     )
-    _reason_set(prediction, decision.reason)
+    prediction.escalation_reason = decision.reason or ""
     return prediction
-
-
-def _reason_set(prediction: Prediction, reason: str | None) -> None:
-    if _HAS_REASON:
-        prediction.escalation_reason = reason or ""
-
-
-_HAS_REASON = any(f.name == "escalation_reason" for f in Prediction._meta.get_fields())
 
 
 def _audit(predictions: list[Prediction]) -> None:
@@ -337,10 +329,9 @@ def _audit(predictions: list[Prediction]) -> None:
     ]
     for prediction in sampled:
         prediction.status = PredictionStatus.ESCALATED
-        _reason_set(prediction, gate.AUDIT)
+        prediction.escalation_reason = gate.AUDIT
     if sampled:
-        fields = ["status", "escalation_reason"] if _HAS_REASON else ["status"]
-        Prediction.objects.bulk_update(sampled, fields)
+        Prediction.objects.bulk_update(sampled, ["status", "escalation_reason"])
 
 
 def _labels_known(*, user: AbstractBaseUser, decisions: list[dict]) -> int:

@@ -16,17 +16,26 @@ calibration, so an edited answer counts half right in every precision and risk):
 - baselines: ``top1_accepted`` and ``mean_f1`` of the baselines' single answer;
 - ``periods``: the predictions cut in ``PERIODS`` consecutive parts in time order, each with
   its top-1 accepted rate, calibrated ECE and what the threshold does: how the figures move
-  as the history (and the calibration) grows, the first part being the cold start.
+  as the history (and the calibration) grows, the first part being the cold start;
+- ``automatic``: what the service actually answered by itself (``status`` auto, after the
+  thin-evidence rule, the never-auto list and the audit sample): count, precision, its 95%
+  Wilson interval, wrong automatic answers among the first 30 predictions; ``audited``: the
+  same for the audit sample (would have been automatic, asked instead); ``escalation_reasons``:
+  how many predictions were escalated for each reason;
+- ``breakdown``: those figures (with top-1) per agent and per request type (the tool's name,
+  else the question's first line with digits as ``#``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from predictions import metrics
 from predictions.calibration import label_for
+from predictions.confidence import AUDIT, wilson
 from predictions.evaluation.replay import BASELINES, Record
 
 PRECISION_TARGET = 0.9
@@ -68,6 +77,57 @@ def _periods(records: Sequence[Record], threshold: float) -> list[dict[str, Any]
             }
         )
     return periods
+
+
+FIRST = 30
+
+
+def request_type(record: Record) -> str:
+    """The tool's name, else the question's first line with digits as ``#`` (its template)."""
+    tool = getattr(record, "tool", None)
+    if isinstance(tool, dict) and tool.get("name"):
+        return str(tool["name"])
+    first = (record.prompt or "").strip().splitlines()[0] if (record.prompt or "").strip() else ""
+    return re.sub(r"\d+", "#", first)[:80] or "(empty)"
+
+
+def _precision(labels: list[float]) -> dict[str, Any]:
+    interval = wilson(successes=sum(labels), n=len(labels))
+    return {
+        "n": len(labels),
+        "precision": metrics.mean(labels),
+        "interval": list(interval) if interval else None,
+    }
+
+
+def _automatic(records: Sequence[Record]) -> dict[str, Any]:
+    auto = [label_for(r.outcome) for r in records if r.status == "auto"]
+    audited = [
+        label_for(r.outcome) for r in records if getattr(r, "escalation_reason", "") == AUDIT
+    ]
+    return {
+        "automatic": _precision(auto)
+        | {
+            "wrong_in_first_30": sum(
+                1 for r in records[:FIRST] if r.status == "auto" and r.outcome != "accepted"
+            )
+        },
+        "audited": _precision(audited),
+    }
+
+
+def _breakdown(records: Sequence[Record], key) -> dict[str, Any]:
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(key(record), []).append(record)
+    return {
+        name: {
+            "predictions": len(group),
+            "top1_accepted": metrics.mean([float(r.outcome == "accepted") for r in group]),
+            **_automatic(group),
+        }
+        for name, group in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))
+    }
 
 
 def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[str, Any]:
@@ -113,6 +173,16 @@ def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[s
             "calibrated": metrics.risk_coverage(confidences=calibrated, correct=labels),
         },
     }
+    report.update(_automatic(records))
+    report["escalation_reasons"] = dict(
+        Counter(
+            getattr(r, "escalation_reason", "") or "unknown" for r in records if r.status != "auto"
+        )
+    )
+    report["breakdown"] = {
+        "by_agent": _breakdown(records, lambda r: r.agent or "(none)"),
+        "by_request_type": _breakdown(records, request_type),
+    }
     ece = calibrated_figures["ece"]
     report["targets"] = {
         "calibrated_ece_below": TARGET_ECE,
@@ -131,6 +201,19 @@ def report_build(*, records: Sequence[Record], threshold: float = 0.8) -> dict[s
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _automatic_line(title: str, figures: dict[str, Any]) -> str:
+    interval = figures["interval"]
+    return (
+        f"{title}: {figures['n']}, precision {_fmt(figures['precision'])}"
+        + (f" (95% {interval[0]:.2f}-{interval[1]:.2f})" if interval else "")
+        + (
+            f", wrong in the first {FIRST}: {figures['wrong_in_first_30']}"
+            if "wrong_in_first_30" in figures
+            else ""
+        )
+    )
 
 
 def report_table(report: dict[str, Any]) -> str:
@@ -181,6 +264,25 @@ def report_table(report: dict[str, Any]) -> str:
                 f"{'predictions ' + str(period['first']) + '-' + str(period['last']):<34}"
                 f"{_fmt(period['top1_accepted']):>10}{_fmt(period['ece_calibrated']):>10}"
                 f"{_fmt(period['threshold_coverage']):>10}{_fmt(period['threshold_precision']):>11}"
+            )
+    lines += ["", _automatic_line("Answered automatically", report["automatic"])]
+    lines.append(_automatic_line("Audit sample (asked instead)", report["audited"]))
+    if report["escalation_reasons"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["escalation_reasons"].items()))
+        lines.append(f"Escalated: {reasons}")
+    for title, key in (("agent", "by_agent"), ("request type", "by_request_type")):
+        rows = report["breakdown"][key]
+        lines += [
+            "",
+            f"{'by ' + title:<34}{'n':>6}{'top-1':>8}{'auto':>6}{'precision':>11}  95% interval",
+        ]
+        for name, row in list(rows.items())[:12]:
+            auto = row["automatic"]
+            interval = auto["interval"]
+            lines.append(
+                f"{name[:33]:<34}{row['predictions']:>6}{_fmt(row['top1_accepted']):>8}"
+                f"{auto['n']:>6}{_fmt(auto['precision']):>11}  "
+                + (f"{interval[0]:.2f}-{interval[1]:.2f}" if interval else "-")
             )
     targets = report["targets"]
     lines.append("")

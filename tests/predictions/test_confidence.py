@@ -3,12 +3,18 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 
 from memories.services import profile_calibration_set, raw_sync
 from predictions import confidence as gate
 from predictions.calibration import IDENTITY, Calibration
 from predictions.models import Prediction
-from predictions.services import PredictItem, prediction_batch_create, prediction_create
+from predictions.services import (
+    PredictItem,
+    prediction_batch_create,
+    prediction_create,
+    prediction_feedback,
+)
 from recording.services import event_ingest
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -168,8 +174,7 @@ def test_below_the_minimum_of_labels_nothing_is_automatic(user, production_rules
     prediction = _ask(user)
     assert prediction.candidates[0]["text"] == "yes"
     assert prediction.status == "escalated"
-    if hasattr(prediction, "escalation_reason"):
-        assert prediction.escalation_reason == "thin_evidence"
+    assert prediction.escalation_reason == "thin_evidence"
 
 
 @pytest.mark.django_db
@@ -186,8 +191,7 @@ def test_never_auto_wins_over_any_confidence(user, production_rules):
     prediction = _ask(user, command="sudo systemctl restart nginx")
     assert prediction.candidates[0]["text"] == "yes"
     assert prediction.status == "escalated"
-    if hasattr(prediction, "escalation_reason"):
-        assert prediction.escalation_reason == "never_auto"
+    assert prediction.escalation_reason == "never_auto"
 
 
 @pytest.mark.django_db
@@ -207,8 +211,7 @@ def test_the_audit_sample_escalates_would_be_automatic_answers(user, production_
     prediction = _ask(user)
     assert prediction.status == "escalated"
     assert Prediction.objects.get(pk=prediction.pk).status == "escalated"
-    if hasattr(prediction, "escalation_reason"):
-        assert prediction.escalation_reason == "audit"
+    assert prediction.escalation_reason == "audit"
 
 
 @pytest.mark.django_db
@@ -244,3 +247,50 @@ def test_the_calibration_on_few_labels_cannot_make_a_thin_neighbourhood_automati
     prediction = _ask(user, command="make deploy")
     assert prediction.candidates[0]["text"] == "yes"
     assert prediction.confidence < 0.9
+
+
+@pytest.mark.django_db
+def test_stats_report_the_audited_precision_with_its_interval(api, user, other_user, settings):
+    settings.CLONE_LLM_PROVIDER = "local"
+    settings.CLONE_AUDIT_RATE = 1.0
+    _history(user, n=10)
+    _history(other_user, n=10)
+    outcomes = ["accepted", "accepted", "accepted", "rejected"]
+    for outcome in outcomes:
+        prediction = _ask(user)
+        assert prediction.escalation_reason == "audit"
+        prediction_feedback(user=user, prediction_id=prediction.pk, outcome=outcome)
+    _ask(other_user)  # invisible to user
+    _ask(user, command="sudo reboot")
+
+    body = api.get(reverse("predictions:stats")).json()
+    audited = body["audited_precision"]
+    assert audited["n"] == 4
+    assert audited["precision"] == pytest.approx(0.75)
+    low, high = gate.wilson(successes=3, n=4)
+    assert audited["interval"] == [pytest.approx(low), pytest.approx(high)]
+    assert body["escalation_reasons"] == {
+        "audit": 4,
+        "never_auto": 1,
+        "below_threshold": 0,
+        "thin_evidence": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_stats_without_an_audit_sample_have_no_interval(api):
+    body = api.get(reverse("predictions:stats")).json()
+    assert body["audited_precision"] == {"n": 0, "precision": None, "interval": None}
+
+
+@pytest.mark.django_db
+def test_predict_answers_with_the_escalation_reason(api, settings):
+    settings.CLONE_LLM_PROVIDER = "local"
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 30
+    body = api.post(
+        reverse("predictions:predict"),
+        {"agent": "claude-code", "agent_input": "Bash: rm -rf build"},
+        format="json",
+    ).json()
+    assert body["status"] == "escalated"
+    assert body["escalation_reason"] == "never_auto"
