@@ -4,7 +4,8 @@ Events (the wire shape of ``POST /api/recording/events/``) are taken in time ord
 equal times). Every ``agent_prompt`` that some ``user_reply`` answers (``in_reply_to``; the
 first such reply counts) is predicted from what came before it only: the events up to and
 including the prompt are ingested (``recording.services.event_ingest``), memory is synced
-(``raw_sync``) and the prediction is made as of the prompt's own time. When the answering reply
+(``raw_sync``) and the prediction is made as of the prompt's own time, with the prompt's
+``tool``, ``options`` and ``context`` when it carries them. When the answering reply
 comes in the stream, the top candidate is judged against it (``predictions.judge``) and the
 verdict is given as feedback (``prediction_feedback``), exactly as a person would; every
 ``refit_every`` labels the user's calibration is refit (``calibration_refit``). Memory is
@@ -71,6 +72,8 @@ class Record:
     outcome: str
     f1: float
     topk_hit: bool
+    tool: dict[str, Any] | None = None
+    escalation_reason: str = ""
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -280,6 +283,11 @@ def replay_run(
                     threshold=threshold,
                     k=k,
                     now=parse_occurred_at(event["occurred_at"]),
+                    tool=payload.get("tool") if isinstance(payload.get("tool"), dict) else None,
+                    options=_options(payload.get("options")),
+                    context=payload.get("context")
+                    if isinstance(payload.get("context"), str)
+                    else None,
                 )
                 guesses = {
                     "most_frequent": baselines.most_frequent(),
@@ -365,8 +373,19 @@ def _judged(
         outcome=top.outcome,
         f1=top.f1,
         topk_hit=any(v.outcome == judging.ACCEPTED for v in verdicts),
+        tool=prompt["payload"].get("tool")
+        if isinstance(prompt["payload"].get("tool"), dict)
+        else None,
+        escalation_reason=str(prediction.escalation_reason or ""),
         baselines=baselines,
     )
+
+
+def _options(value: Any) -> list[str] | None:
+    """The prompt's options when it carried a list of strings, else None."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
 
 
 def records_as_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:

@@ -431,3 +431,48 @@ def test_progress_bar_draws_on_a_terminal_and_ends_the_line():
     text = stream.getvalue()
     assert text.startswith("\revaluate [") and "4/4" in text and text.endswith("\n")
     assert "#" * 30 in text
+
+
+def test_structured_prompts_are_replayed_with_their_tool_and_broken_down_by_it(tmp_path, settings):
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 30
+    events = []
+    at = START
+    for n in range(40):
+        command = "npm test" if n % 4 else "rm -rf build"
+        events += [
+            {
+                "id": f"p{n}",
+                "session_id": "s1",
+                "kind": "agent_prompt",
+                "occurred_at": at.isoformat(),
+                "payload": {
+                    "agent": "aider",
+                    "text": f"Run shell command?\n{command}",
+                    "tool": {"name": "Bash", "input": {"command": command}},
+                    "options": ["yes", "no"],
+                },
+            },
+            {
+                "id": f"r{n}",
+                "session_id": "s1",
+                "kind": "user_reply",
+                "occurred_at": (at + timedelta(seconds=20)).isoformat(),
+                "payload": {"text": "y" if n % 4 else "no", "in_reply_to": f"p{n}"},
+            },
+        ]
+        at += timedelta(minutes=5)
+    dataset = write_jsonl(tmp_path / "bash.jsonl", events)
+    out, _ = run_evaluate("--dataset", dataset, "--json", str(tmp_path / "r.json"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["records"][-1]["tool"] == {"name": "Bash", "input": {"command": "npm test"}}
+    assert report["records"][-1]["candidates"][0] == "yes"
+    bash = report["breakdown"]["by_request_type"]["Bash"]
+    assert bash["predictions"] == 40
+    # Nothing automatic before 30 labels; the recursive deletes are never automatic.
+    assert all(r["status"] == "escalated" for r in report["records"][:30])
+    assert all(
+        r["escalation_reason"] == "never_auto" for r in report["records"] if "rm -rf" in r["prompt"]
+    )
+    assert report["escalation_reasons"]["never_auto"] == 10
+    assert report["automatic"]["wrong_in_first_30"] == 0
+    assert "by request type" in out
