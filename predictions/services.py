@@ -94,7 +94,7 @@ def _answer_with_model(
     history = decisions or []
     similar = (
         similar_decisions(agent=item.agent, text=item.agent_input, tool=item.tool, history=history)
-        if item.tool
+        if item.tool or item.options
         else []
     )
     result = llm.structured_call(
@@ -138,8 +138,9 @@ def _answer_structured(
     *, item: PredictItem, decisions: list[dict], now: datetime | None
 ) -> list[dict[str, Any]]:
     """Candidates from the person's past decisions on this kind of request (``structured``),
-    each with its evidence cap; empty when the request carries no tool or nothing bears on it."""
-    if not item.tool:
+    each with its evidence cap; empty when the request carries neither a tool nor options (a free
+    question: the text predictor's), or nothing bears on it."""
+    if not item.tool and not item.options:
         return []
     found = structured_predict(
         agent=item.agent,

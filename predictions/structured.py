@@ -27,13 +27,15 @@ one. The raw confidence of an option is ``p_L0(o)``.
 
 Evidence cap. However the levels agree, a candidate's confidence may not exceed the posterior
 mean of its rate under a Jeffreys prior, ``(a + 1/2) / (n + 1)``, at the best-supported level
-that vouches for the request, where ``n`` is the number of past decisions at that level and
-``a`` those that chose the candidate (counts, not weights): three answers out of three give at
+that vouches for the request, where ``n`` is the number of past decisions at that level (a
+count: the amount of evidence) and ``a = n * share`` with ``share`` the candidate's part of the
+level's weight (so recency and the session count here too): three answers out of three give at
 most 0.875, 41 of 41 at most 0.988. For a shell command only L0 and L1 vouch ("any shell
 command" is too broad: 41 approvals of ``npm test`` say nothing about ``terraform destroy``);
 for other tools L0-L2; the agent level never does. ``evidence_cap`` is returned with each
 candidate so that the calibrated confidence is capped too (calibration cannot create evidence).
-A request with no past decision at a vouching level is novel: its cap is ``1/2``.
+A request with no past decision at a vouching level is novel: its cap is ``NOVEL_CAP`` (0.7),
+below any sensible threshold, whatever the wider levels say.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ SESSION_MINUTES = 30.0
 SESSION_WEIGHT = 2.0
 PRIOR_STRENGTH = 2.0
 CAP_PRIOR = 0.5
+# A request nothing vouches for: whatever the wider levels say, below any sensible threshold.
+NOVEL_CAP = 0.7
 # The levels that vouch for a request. For a shell command, only the same command or the same
 # command head: "any shell command" is too broad (41 approvals of `npm test` say nothing about
 # `terraform destroy`). For other tools (a file, a URL), the same tool too. Never the agent level.
@@ -312,11 +316,14 @@ def structured_predict(
     candidates = []
     for option in choices:
         per_level = {lv: (counts[lv][option], sum(counts[lv].values())) for lv in LEVELS}
-        # The agent level is too broad to vouch for a particular request.
-        cap = max(
-            (a + CAP_PRIOR) / (n + 2 * CAP_PRIOR)
-            for lv, (a, n) in per_level.items()
-            if lv in cap_levels
+        cap = (
+            NOVEL_CAP
+            if novel
+            else max(
+                (_share(weights[lv], option) * n + CAP_PRIOR) / (n + 2 * CAP_PRIOR)
+                for lv, (_, n) in per_level.items()
+                if lv in cap_levels and n
+            )
         )
         confidence = min(estimate[option], cap)
         candidates.append(
@@ -331,6 +338,12 @@ def structured_predict(
     order = {o: i for i, o in enumerate(choices)}
     candidates.sort(key=lambda c: (-c.confidence, order[c.text]))
     return candidates[: max(0, k)]
+
+
+def _share(weights: dict[str, float], option: str) -> float:
+    """The option's share of a level's weight (recency and session included)."""
+    total = sum(weights.values())
+    return weights[option] / total if total > 0 else 0.0
 
 
 def _verb(option: str) -> str:

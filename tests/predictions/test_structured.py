@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from predictions.structured import (
+    NOVEL_CAP,
     command_head,
     option_for,
     request_keys,
@@ -121,7 +122,7 @@ def test_the_agent_level_alone_does_not_vouch_for_a_request():
 def test_a_novel_request_gets_a_low_confidence():
     history = [past({"name": "Read", "input": {"file_path": f"f{i}.py"}}, "yes") for i in range(50)]
     top = predict(bash("terraform destroy"), history)[0]
-    assert top.confidence <= 0.5
+    assert top.confidence <= NOVEL_CAP < 0.8
     assert "Never seen" in top.reasoning
 
 
