@@ -338,10 +338,8 @@ def _audit(predictions: list[Prediction]) -> None:
 def _labels_known(*, user: AbstractBaseUser, decisions: list[dict]) -> int:
     """How many labelled answers the person has, counted up to what the rule needs: labelled
     predictions, or answered prompts in memory (imported history), whichever is more."""
-    wanted = _min_labels()
-    if len(decisions) >= wanted:
-        return len(decisions)
-    return max(len(decisions), selectors.labelled_count(user=user, at_most=wanted))
+    # Always the one bounded query, so the number of queries per predict never varies.
+    return max(len(decisions), selectors.labelled_count(user=user, at_most=_min_labels()))
 
 
 def prediction_create(
