@@ -5,22 +5,40 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clone
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Exact pins for the server's runtime + dev + plot extras, compiled from the ranges in pyproject.toml.
+LOCK := requirements/lock.txt
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links --extra dev --extra plot --output-file $(LOCK) pyproject.toml
 
-.PHONY: run test install install-dev postgres redis services lint bench install-cli cli-system-deps
+.PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-install: $(PY)
-	$(PY) -m pip install --quiet -e .
+# Install exactly what the lock pins, then the project itself without resolving anything again.
+# The stamp reinstalls only when the lock or pyproject.toml changed.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
 
-install-dev: $(PY)
-	$(PY) -m pip install --quiet -e '.[dev,plot]'
+install install-dev: $(VENV)/.installed
+
+# After changing a range in pyproject.toml: `make lock` re-pins what the change needs (other pins
+# stay); `make lock-upgrade` moves every pin to the newest release the ranges allow.
+# If a rebase conflicts in the lock, take either side and run `make lock` again.
+lock: | $(PY)
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet 'pip-tools>=7.4'
+	$(PIP_COMPILE)
+
+lock-upgrade: | $(PY)
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet 'pip-tools>=7.4'
+	$(PIP_COMPILE) --upgrade
 
 # The command-line client, installed from the repository as a user installs it, with its extras.
 install-cli: $(PY)
-	$(PY) -m pip install --quiet './clients/cli[mcp,desktop]'
+	$(PY) -m pip install --quiet -c $(LOCK) './clients/cli[mcp,desktop]'
 
 # Programs the CLI's tests drive: Xvfb and xdotool (desktop recorder), zsh (shell recorder).
 cli-system-deps:
@@ -48,6 +66,7 @@ run: install
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=clients/cli/src $(VENV)/bin/lint-imports
 
 test: install-dev install-cli cli-system-deps services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py check
@@ -56,5 +75,5 @@ test: install-dev install-cli cli-system-deps services lint
 	cd clients/cli && CLONE_CLI_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(abspath $(VENV))/bin/pytest $(CLI_PYTEST_ARGS)
 
 bench: install-dev postgres
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m pip install --quiet -c $(LOCK) -e '.[bench]'
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)

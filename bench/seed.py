@@ -144,6 +144,7 @@ def memory_seed(
     reply_text = f"{replies}[1 + mod(hashint4(g * 7) & 2147483647, {len(REPLIES)})]"
     # The reply that answers prompt g is event g + 3: its text, computed without a self-join.
     reply_next = reply_text.replace("g * 7", "(n.g + 3) * 7")
+    # SQL built as a string: only this script's constants are interpolated; values are bound.
     conn.execute(
         f"""
         INSERT INTO recording_event
@@ -169,7 +170,7 @@ def memory_seed(
              LATERAL (SELECT {KIND_CASE} AS kind) k,
              (SELECT {w} AS w) v
         ON CONFLICT DO NOTHING
-        """,
+        """,  # noqa: S608
         {
             "key": key,
             "raw": raw,
@@ -181,6 +182,7 @@ def memory_seed(
     times["events_s"] = time.perf_counter() - started
     step = time.perf_counter()
     # The raw rows event_sentence would write, with the reply linked and the search vector set.
+    # SQL built as a string: only this script's constants are interpolated; values are bound.
     conn.execute(
         f"""
         INSERT INTO memories_rawmemory
@@ -211,12 +213,13 @@ def memory_seed(
              LATERAL (SELECT split_part(e.event_id, '-', 3)::int AS g) n
         WHERE e.user_id = %(user)s AND e.event_id LIKE %(like)s
         ON CONFLICT DO NOTHING
-        """,
+        """,  # noqa: S608
         {"raw": raw, "user": user_id, "like": key + "%"},
     )
     times["raw_s"] = time.perf_counter() - step
     step = time.perf_counter()
     if facts:
+        # SQL built as a string: only this script's constants are interpolated; values are bound.
         conn.execute(
             f"""
             INSERT INTO memories_semanticmemory
@@ -227,10 +230,11 @@ def memory_seed(
                    '["seed"]'::jsonb, '[]'::jsonb, 0,
                    now() - make_interval(secs => g), now() - make_interval(secs => g), %(user)s
             FROM generate_series(1, %(facts)s) g, (SELECT {w} AS w) v
-            """,
+            """,  # noqa: S608
             {"user": user_id, "facts": facts},
         )
     if episodes:
+        # SQL built as a string: only this script's constants are interpolated; values are bound.
         conn.execute(
             f"""
             INSERT INTO memories_episodicmemory
@@ -242,7 +246,7 @@ def memory_seed(
                    'The person ' || {_text("g + 1299709", 14)},
                    now(), 'seed', now(), %(first)s, %(user)s
             FROM generate_series(1, %(episodes)s) g, (SELECT {w} AS w) v
-            """,
+            """,  # noqa: S608
             {"user": user_id, "episodes": episodes, "first": first_session},
         )
     conn.execute(
@@ -301,14 +305,16 @@ def user_delete_sql(conn: psycopg.Connection, user_id: int) -> None:
         "auth_user",
     ):
         if table == "memories_semanticmemory_source_episodes":
+            # SQL built as a string: only this script's constants are interpolated; values are bound.
             conn.execute(
-                f"DELETE FROM {table} WHERE semanticmemory_id IN "
+                f"DELETE FROM {table} WHERE semanticmemory_id IN "  # noqa: S608
                 "(SELECT id FROM memories_semanticmemory WHERE user_id = %s)",
                 [user_id],
             )
         else:
             column = "id" if table == "auth_user" else "user_id"
-            conn.execute(f"DELETE FROM {table} WHERE {column} = %s", [user_id])
+            # SQL built as a string: only this script's constants are interpolated; values are bound.
+            conn.execute(f"DELETE FROM {table} WHERE {column} = %s", [user_id])  # noqa: S608
     conn.commit()
 
 

@@ -65,7 +65,8 @@ def database_dump() -> str:
         assert len(tables) >= 15, tables  # the dump really covers the schema
         rows = []
         for table in tables:
-            cursor.execute(f"SELECT row_to_json(t)::text FROM {table} t")
+            # SQL built as a string: table names come from information_schema, not from input.
+            cursor.execute(f"SELECT row_to_json(t)::text FROM {table} t")  # noqa: S608
             rows.extend(row[0] for row in cursor.fetchall())
     return "\n".join(rows)
 
