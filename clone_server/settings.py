@@ -229,7 +229,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
     },
 }
 

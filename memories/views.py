@@ -4,7 +4,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from memories import conf, promotion, selectors, services
+from memories import promotion, selectors, services
 from memories.serializers import (
     ContextInput,
     EpisodeOutput,
@@ -131,9 +131,9 @@ class PromoteEpisodesView(APIView):
     def post(self, request):
         data = PromoteEpisodesInput(data=_body(request))
         data.is_valid(raise_exception=True)
-        cap = conf.promote_max_rows()
-        max_rows = min(data.validated_data.get("max_rows", cap), cap)
-        result = promotion.episodes_promote(user=request.user, max_rows=max_rows)
+        result = promotion.episodes_promote_bounded(
+            user=request.user, max_rows=data.validated_data.get("max_rows")
+        )
         return Response(result.as_dict())
 
 
@@ -152,7 +152,7 @@ class PromoteFactsView(APIView):
     def post(self, request):
         data = PromoteFactsInput(data=_body(request))
         data.is_valid(raise_exception=True)
-        cap = conf.promote_max_episodes()
-        max_episodes = min(data.validated_data.get("max_episodes", cap), cap)
-        result = promotion.facts_promote(user=request.user, max_episodes=max_episodes)
+        result = promotion.facts_promote_bounded(
+            user=request.user, max_episodes=data.validated_data.get("max_episodes")
+        )
         return Response(result.as_dict())

@@ -129,10 +129,6 @@ def _iso(value):
     return None if value is None else _DATETIME.to_representation(value)
 
 
-class ErrorItemOutput(serializers.Serializer):
-    error = serializers.DictField()
-
-
 class BatchOutput(serializers.Serializer):
     results = serializers.ListField(
         child=serializers.DictField(),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
@@ -170,16 +171,24 @@ def _events_insert_generic(rows: list[tuple]) -> set[str]:
     return created
 
 
+def max_events_per_request() -> int:
+    return settings.CLONE_MAX_EVENTS_PER_REQUEST
+
+
 @transaction.atomic
 def event_ingest(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
     """Validate every event, then store the new ones under ``user`` in one bulk insert.
 
-    All-or-nothing: one invalid event rejects the request and nothing is stored. Idempotent on
+    At most ``CLONE_MAX_EVENTS_PER_REQUEST`` events (else ``TooManyEvents``). All-or-nothing:
+    one invalid event rejects the request and nothing is stored. Idempotent on
     ``(user, id)``: an id already stored (or repeated within the request) is reported as a
     duplicate and changes nothing; concurrent requests with the same ids store each event once.
     Session counters count only the events actually created. A constant number of queries
     (four), whatever the number of events or sessions.
     """
+    limit = max_events_per_request()
+    if len(events) > limit:
+        raise TooManyEvents(f"At most {limit} events per request; got {len(events)}.")
     events_validate(events=events)
     result = IngestResult()
     if not events:
@@ -222,4 +231,17 @@ def event_ingest(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
     for event_id in unique:
         (result.created if event_id in created else result.duplicates).append(event_id)
     result.duplicates.extend(repeated)
+    return result
+
+
+def events_import(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
+    """Any number of events, through ``event_ingest`` in transactions of at most
+    ``CLONE_MAX_EVENTS_PER_REQUEST`` events each (a replayed or imported history). Each chunk is
+    all-or-nothing; chunks stored before a failing one stay."""
+    result = IngestResult()
+    size = max_events_per_request()
+    for start in range(0, len(events), size):
+        chunk = event_ingest(user=user, events=events[start : start + size])
+        result.created.extend(chunk.created)
+        result.duplicates.extend(chunk.duplicates)
     return result

@@ -1,4 +1,3 @@
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -9,7 +8,7 @@ from clone_server.errors import ApiError, MalformedJson
 from clone_server.openapi import ErrorResponse
 from recording.selectors import session_events, session_list
 from recording.serializers import EventOutput, IngestOutput, SessionOutput
-from recording.services import InvalidEvents, TooManyEvents, event_ingest
+from recording.services import InvalidEvents, event_ingest
 from recording.validation import EVENT_SCHEMA, openapi_ingest_body
 
 
@@ -60,9 +59,6 @@ class EventIngestView(APIView):
                 "The body must be one event object or an array of events.",
                 details=[{"index": None, "path": "$", "message": "expected an object or array"}],
             )
-        limit = settings.CLONE_MAX_EVENTS_PER_REQUEST
-        if len(events) > limit:
-            raise TooManyEvents(f"At most {limit} events per request; got {len(events)}.")
         result = event_ingest(user=request.user, events=events)
         return Response(
             IngestOutput(result).data,

@@ -19,7 +19,6 @@ in one piece.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
@@ -142,28 +141,6 @@ def _attempt_plan(remaining_s: float) -> tuple[float, int]:
 # --- The client ---------------------------------------------------------------------------------
 
 
-def _retry_after_s(headers: Any) -> float | None:
-    """Seconds a response asks us to wait (``retry-after-ms``, ``retry-after``), or None."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value is not None:
-        try:
-            return float(value) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return float(email.utils.mktime_tz(parsed) - time.time())
-
-
 class CloneAnthropic(anthropic.Anthropic):
     """The SDK client, except that it never sleeps longer than ``max_retry_wait_s``.
 
@@ -180,7 +157,7 @@ class CloneAnthropic(anthropic.Anthropic):
         super().__init__(**kwargs)
 
     def _should_retry(self, response: httpx2.Response) -> bool:
-        wait = _retry_after_s(response.headers)
+        wait = self._parse_retry_after_header(response.headers)
         if wait is not None and wait > self.max_retry_wait_s:
             return False
         return super()._should_retry(response)
@@ -239,7 +216,7 @@ def _provider_details(exc: anthropic.APIStatusError) -> dict[str, Any]:
     return details
 
 
-def _mapped(exc: anthropic.AnthropicError, usage: Usage) -> LLMError:
+def _mapped(exc: anthropic.AnthropicError, usage: Usage, client: CloneAnthropic) -> LLMError:
     """The one mapping from SDK failures to the project's LLM errors."""
     if isinstance(exc, anthropic.APITimeoutError):
         return LLMTimeout(usage=usage)
@@ -252,7 +229,8 @@ def _mapped(exc: anthropic.AnthropicError, usage: Usage) -> LLMError:
     if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
         return LLMAuthFailed(usage=usage, details=_provider_details(exc))
     if isinstance(exc, anthropic.RateLimitError):
-        wait = _retry_after_s(exc.response.headers)
+        # The SDK's own reading of retry-after-ms, retry-after seconds or an HTTP date.
+        wait = client._parse_retry_after_header(exc.response.headers)
         retry_after = DEFAULT_RATE_LIMIT_RETRY_AFTER_S if wait is None else max(1, math.ceil(wait))
         return LLMRateLimited(retry_after=retry_after, usage=usage)
     if isinstance(exc, anthropic.APIStatusError):
@@ -308,6 +286,48 @@ def _tool_input(message: Any, tool_name: str) -> dict:
     return next(b.input for b in message.content if b.type == "tool_use" and b.name == tool_name)
 
 
+def _request(
+    *,
+    model: str,
+    system: str,
+    messages: list[dict],
+    schema: dict,
+    tool_name: str,
+    tool_description: str,
+    max_tokens: int | None,
+    cache_system: bool,
+    cached_context: str | None,
+) -> dict[str, Any]:
+    """The Messages API request that forces a call of the tool ``tool_name``."""
+    tool: dict[str, Any] = {"name": tool_name, "input_schema": schema}
+    if tool_description:
+        tool["description"] = tool_description
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens or settings.CLONE_LLM_MAX_TOKENS,
+        "messages": messages,
+        "tools": [tool],
+        "tool_choice": {"type": "tool", "name": tool_name},
+    }
+    system_blocks = _system_blocks(system, cache_system=cache_system, cached_context=cached_context)
+    if system_blocks:
+        request["system"] = system_blocks
+    return request
+
+
+def _send(request: dict[str, Any], *, remaining_s: float, usage: Usage) -> Any:
+    """One SDK call (its own retries included) that fits in ``remaining_s``; a failure is
+    raised as the project's error, carrying ``usage``."""
+    timeout, retries = _attempt_plan(remaining_s)
+    client = _client(max_retries=retries)
+    try:
+        return client.messages.create(**request, timeout=_timeout(timeout))
+    except anthropic.AnthropicError as exc:
+        error = _mapped(exc, usage, client)
+        logger.warning("LLM call failed: %s (%s)", error.code, type(exc).__name__)
+        raise error from exc
+
+
 def structured_call(
     *,
     system: str,
@@ -338,20 +358,17 @@ def structured_call(
     resolved = resolve_model(model)
     require_api_key()
     validator = _validator(json.dumps(schema, sort_keys=True))
-    tool: dict[str, Any] = {"name": tool_name, "input_schema": schema}
-    if tool_description:
-        tool["description"] = tool_description
-    request: dict[str, Any] = {
-        "model": resolved,
-        "max_tokens": max_tokens or settings.CLONE_LLM_MAX_TOKENS,
-        "messages": messages,
-        "tools": [tool],
-        "tool_choice": {"type": "tool", "name": tool_name},
-    }
-    system_blocks = _system_blocks(system, cache_system=cache_system, cached_context=cached_context)
-    if system_blocks:
-        request["system"] = system_blocks
-
+    request = _request(
+        model=resolved,
+        system=system,
+        messages=messages,
+        schema=schema,
+        tool_name=tool_name,
+        tool_description=tool_description,
+        max_tokens=max_tokens,
+        cache_system=cache_system,
+        cached_context=cached_context,
+    )
     started = time.monotonic()
     own_deadline = started + call_budget_s()
     deadline = own_deadline if deadline is None else min(deadline, own_deadline)
@@ -363,15 +380,7 @@ def structured_call(
             if attempt == 1:
                 raise LLMTimeout(usage=usage)
             break  # No time left to ask again: report the bad answer we have.
-        timeout, retries = _attempt_plan(remaining)
-        try:
-            message = _client(max_retries=retries).messages.create(
-                **request, timeout=_timeout(timeout)
-            )
-        except anthropic.AnthropicError as exc:
-            error = _mapped(exc, usage)
-            logger.warning("LLM call failed: %s (%s)", error.code, type(exc).__name__)
-            raise error from exc
+        message = _send(request, remaining_s=remaining, usage=usage)
         usage = usage + Usage.of(message.usage)
         problems = _problems(message, tool_name, validator)
         if not problems:

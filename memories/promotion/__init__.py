@@ -11,8 +11,12 @@ transaction per group or batch: a provider failure leaves the groups already sto
 and nothing of the failed one.
 """
 
-from memories.promotion.episodes import EpisodePromotion, episodes_promote
-from memories.promotion.facts import FactPromotion, facts_promote
+from memories.promotion.episodes import (
+    EpisodePromotion,
+    episodes_promote,
+    episodes_promote_bounded,
+)
+from memories.promotion.facts import FactPromotion, facts_promote, facts_promote_bounded
 from memories.promotion.schemas import EPISODE_SCHEMA, FACTS_SCHEMA
 
 __all__ = [
@@ -21,5 +25,7 @@ __all__ = [
     "EpisodePromotion",
     "FactPromotion",
     "episodes_promote",
+    "episodes_promote_bounded",
     "facts_promote",
+    "facts_promote_bounded",
 ]

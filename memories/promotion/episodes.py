@@ -21,6 +21,8 @@ from memories import conf
 from memories.models import EpisodicMemory, RawMemory
 from memories.promotion.answers import Answer, group_summarize
 
+# Rows one call takes when the caller sets no bound (the command, the replay).
+BATCH_ROWS = 1000
 ROW_FIELDS = ("id", "kind", "text", "occurred_at", "agent", "prompt_text", "reply_text")
 
 
@@ -86,7 +88,7 @@ def _episode_store(*, user: AbstractBaseUser, group: list[dict], answer: Answer)
     return episode.id
 
 
-def episodes_promote(*, user: AbstractBaseUser, max_rows: int = 1000) -> EpisodePromotion:
+def episodes_promote(*, user: AbstractBaseUser, max_rows: int = BATCH_ROWS) -> EpisodePromotion:
     """Summarize up to ``max_rows`` of the user's oldest raw rows not yet in an episode.
 
     Rows are grouped by session and by time gaps (``CLONE_MEMORY_EPISODE_GAP_MINUTES``); each
@@ -117,3 +119,12 @@ def episodes_promote(*, user: AbstractBaseUser, max_rows: int = 1000) -> Episode
             result.rows += len(group)
     result.remaining = RawMemory.objects.filter(user=user, episode__isnull=True).exists()
     return result
+
+
+def episodes_promote_bounded(
+    *, user: AbstractBaseUser, max_rows: int | None = None
+) -> EpisodePromotion:
+    """``episodes_promote`` for one request: at most ``max_rows`` rows, capped at (and by
+    default) ``CLONE_MEMORY_PROMOTE_MAX_ROWS``."""
+    cap = conf.promote_max_rows()
+    return episodes_promote(user=user, max_rows=cap if max_rows is None else min(max_rows, cap))

@@ -26,6 +26,8 @@ from memories.services import KIND_RE, clean_tags
 
 # One promotion never moves a fact's importance by more than this, whatever the answer asks.
 MAX_IMPORTANCE_CHANGE = 0.2
+# Episodes one call takes when the caller sets no bound (the command, the replay).
+BATCH_EPISODES = 50
 
 
 @dataclass
@@ -167,7 +169,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + max(1, size)]
 
 
-def facts_promote(*, user: AbstractBaseUser, max_episodes: int = 50) -> FactPromotion:
+def facts_promote(*, user: AbstractBaseUser, max_episodes: int = BATCH_EPISODES) -> FactPromotion:
     """Distill up to ``max_episodes`` of the user's oldest undistilled episodes into facts.
 
     Episodes go to the model in batches of ``CLONE_MEMORY_DISTILL_EPISODES_PER_CALL`` with the
@@ -209,3 +211,14 @@ def facts_promote(*, user: AbstractBaseUser, max_episodes: int = 50) -> FactProm
             )
     result.remaining = EpisodicMemory.objects.filter(user=user, distilled_at__isnull=True).exists()
     return result
+
+
+def facts_promote_bounded(
+    *, user: AbstractBaseUser, max_episodes: int | None = None
+) -> FactPromotion:
+    """``facts_promote`` for one request: at most ``max_episodes`` episodes, capped at (and by
+    default) ``CLONE_MEMORY_PROMOTE_MAX_EPISODES``."""
+    cap = conf.promote_max_episodes()
+    return facts_promote(
+        user=user, max_episodes=cap if max_episodes is None else min(max_episodes, cap)
+    )

@@ -45,10 +45,9 @@ from memories.services import raw_sync
 from predictions import judge as judging
 from predictions import services
 from predictions.models import Prediction
-from recording.services import InvalidEvents, event_ingest, events_validate
+from recording.services import InvalidEvents, events_import, events_validate
 from recording.validation import parse_occurred_at
 
-INGEST_CHUNK = 1000
 BASELINES = ("most_frequent", "most_similar")
 
 
@@ -254,8 +253,7 @@ def replay_run(
     day: str | None = None
 
     def flush() -> None:
-        for start in range(0, len(buffered), INGEST_CHUNK):
-            event_ingest(user=user, events=buffered[start : start + INGEST_CHUNK])
+        events_import(user=user, events=buffered)
         result.events += len(buffered)
         buffered.clear()
         raw_sync(user=user)
