@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.fields import QueryFlagField
 from data_rights.deletion import account_data_delete
 from data_rights.export import account_export
 
@@ -32,15 +33,8 @@ class AccountExportView(APIView):
         return response
 
 
-# ``include_keys`` spellings: exactly these, so a typo is a 400 rather than a silent "keep".
-_FLAGS = {"1": True, "true": True, "0": False, "false": False}
-
-
-def _include_keys(request) -> bool:
-    values = request.query_params.getlist("include_keys")
-    if any(value not in _FLAGS for value in values):
-        raise serializers.ValidationError({"include_keys": [f"Use one of {', '.join(_FLAGS)}."]})
-    return any(_FLAGS[value] for value in values)
+class AccountDataDeleteInput(serializers.Serializer):
+    include_keys = QueryFlagField()
 
 
 class AccountDataView(APIView):
@@ -49,7 +43,7 @@ class AccountDataView(APIView):
             OpenApiParameter(
                 "include_keys",
                 str,
-                enum=list(_FLAGS),
+                enum=list(QueryFlagField.SPELLINGS),
                 description="`1` or `true`: also delete the caller's API keys (default: keep).",
             )
         ],
@@ -71,5 +65,9 @@ class AccountDataView(APIView):
         ),
     )
     def delete(self, request):
-        result = account_data_delete(user=request.user, include_keys=_include_keys(request))
+        query = AccountDataDeleteInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = account_data_delete(
+            user=request.user, include_keys=query.validated_data["include_keys"]
+        )
         return Response(result)

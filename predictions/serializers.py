@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from clone_server.errors import ApiError, error_body
 from clone_server.fields import StrictFloatField
 from predictions.models import Outcome, Prediction, PredictionStatus
 
@@ -127,6 +128,15 @@ _DATETIME = serializers.DateTimeField()
 
 def _iso(value):
     return None if value is None else _DATETIME.to_representation(value)
+
+
+class BatchItemOutput(serializers.BaseSerializer):
+    """One batch result: the prediction, or the error that item failed with."""
+
+    def to_representation(self, instance):
+        if isinstance(instance, ApiError):
+            return error_body(instance.code, str(instance.detail), instance.details)
+        return PredictionOutput(instance).data
 
 
 class BatchOutput(serializers.Serializer):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from clone_server import llm
-from clone_server.errors import ApiError, error_body
+from clone_server.errors import ApiError
 from memories import decay
 from memories.selectors import answered_prompts_recent, context_bundle, relevant_replies
 from memories.services import profile_calibration_set
@@ -416,13 +416,13 @@ def _in_worker(fn, /, **kwargs):
 
 def prediction_batch_create(
     *, user: AbstractBaseUser, items: list[PredictItem], model: str | None = None
-) -> list[Prediction | dict[str, Any]]:
+) -> list[Prediction | ApiError]:
     """Predict up to 100 prompts that share one context bundle.
 
     The bundle (and every item's relevant past replies) is read once, with a number of queries
     that does not depend on ``len(items)``; model calls run concurrently in a bounded pool with
     the shared context marked for prompt caching. Results are in item order; an item whose call
-    failed is an error body, the others are stored predictions. ``llm_not_configured`` and
+    failed is its error (not raised), the others are stored predictions. ``llm_not_configured`` and
     ``unsupported_model`` fail the whole request.
     """
     resolved = _model_for_request(model)
@@ -458,10 +458,10 @@ def prediction_batch_create(
             answers = list(pool.map(lambda i: _in_worker(answer_one, index=i), range(len(items))))
 
     to_store: list[Prediction] = []
-    results: list[Prediction | dict[str, Any]] = []
+    results: list[Prediction | ApiError] = []
     for item, answer in zip(items, answers, strict=True):
         if isinstance(answer, ApiError):
-            results.append(error_body(answer.code, str(answer.detail), answer.details))
+            results.append(answer)
             continue
         prediction = _prediction_build(
             user=user,

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from predictions import selectors, services
 from predictions.serializers import (
     BatchInput,
+    BatchItemOutput,
     BatchOutput,
     FeedbackInput,
     ListFilterInput,
@@ -38,7 +39,7 @@ class PredictBatchView(APIView):
             user=request.user, items=items, model=payload.validated_data.get("model")
         )
         return Response(
-            {"results": [r if isinstance(r, dict) else PredictionOutput(r).data for r in results]},
+            {"results": BatchItemOutput(results, many=True).data},
             status=status.HTTP_201_CREATED,
         )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from clone_server.accounts.models import ApiKey
+from clone_server.errors import ApiError
 from clone_server.owned_rows import rows_delete
 
 KEY_PREFIX = "clone_"
@@ -18,6 +19,11 @@ _PREFIX_CHARS = 8
 # Keys are 256-bit random secrets, so a fast hash is safe (no need for a slow password hasher).
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 _CREATE_ATTEMPTS = 5
+
+
+class PastExpiry(ApiError):
+    default_code = "invalid_request"
+    default_detail = "expires_at must be in the future."
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,10 @@ def api_key_create(
     *, user: AbstractBaseUser, name: str, expires_at: datetime | None = None
 ) -> IssuedKey:
     """Create a key for ``user``; the plain key is in the result and is never stored.
-    A lookup prefix that collides with an existing key's (32 random bits) is drawn again."""
+    A lookup prefix that collides with an existing key's (32 random bits) is drawn again.
+    An ``expires_at`` not in the future is refused (``PastExpiry``)."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise PastExpiry()
     for attempt in range(_CREATE_ATTEMPTS):
         lookup = secrets.token_hex(_PREFIX_CHARS // 2)
         key = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"

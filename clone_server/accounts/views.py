@@ -1,10 +1,9 @@
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clone_server.accounts.models import ApiKey
+from clone_server.accounts.selectors import api_key_list
 from clone_server.accounts.serializers import (
     ApiKeyCreatedOutput,
     ApiKeyCreateInput,
@@ -18,17 +17,16 @@ class ApiKeyListCreateView(generics.ListAPIView):
     serializer_class = ApiKeyOutput
 
     def get_queryset(self):
-        return ApiKey.objects.filter(user=self.request.user, revoked_at__isnull=True)
+        return api_key_list(user=self.request.user)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
     def post(self, request):
         payload = ApiKeyCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        expires_at = payload.validated_data.get("expires_at")
-        if expires_at is not None and expires_at <= timezone.now():
-            raise ApiError("expires_at must be in the future.", code="invalid_request")
         issued = api_key_create(
-            user=request.user, name=payload.validated_data["name"], expires_at=expires_at
+            user=request.user,
+            name=payload.validated_data["name"],
+            expires_at=payload.validated_data.get("expires_at"),
         )
         output = ApiKeyCreatedOutput(issued.api_key, context={"key": issued.key})
         return Response(output.data, status=status.HTTP_201_CREATED)
