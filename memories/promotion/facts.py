@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -44,6 +45,13 @@ class FactPromotion:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)  # usage becomes its token counts too
 
+    def add(self, stored: "FactsStored") -> None:
+        self.created += stored.created
+        self.reinforced += stored.reinforced
+        self.refined += stored.refined
+        self.fact_ids.extend(stored.fact_ids)
+        self.episodes += stored.episodes
+
 
 def _same_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip(".!").casefold()
@@ -60,24 +68,21 @@ def _sources(ids: list[int], allowed: set[int]) -> set[int]:
     return chosen or set(allowed)
 
 
-@transaction.atomic
-def _facts_store(
-    *, user: AbstractBaseUser, episode_ids: list[int], answer: Answer, result: FactPromotion
-) -> None:
-    episodes = list(
-        EpisodicMemory.objects.select_for_update()
-        .filter(user=user, id__in=episode_ids, distilled_at__isnull=True)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    if not episodes:
-        return  # Another promotion distilled them meanwhile.
-    allowed = set(episodes)
-    now = timezone.now()
-    links: dict[int, set[int]] = defaultdict(set)
+@dataclass
+class FactsStored:
+    """What storing one answer did."""
 
+    created: int = 0
+    reinforced: int = 0
+    refined: int = 0
+    fact_ids: list[int] = field(default_factory=list)
+    episodes: int = 0
+
+
+def _new_or_known(*, user: AbstractBaseUser, answer: Answer) -> tuple[list[dict], list[dict]]:
+    """The answer's reinforcements and its new facts, where a "new" fact that repeats a known
+    one (same words) becomes a reinforcement of it; new facts repeated in the answer go once."""
     new_items = answer.data["new"]
-    # A "new" fact that repeats a known one (same words) reinforces it instead.
     known = {
         _same_text(text): pk
         for pk, text in SemanticMemory.objects.filter(
@@ -92,48 +97,74 @@ def _facts_store(
             reinforce.append({"id": known[key], "importance_delta": 0.0, "source_episode_ids": []})
         else:
             to_create.setdefault(key, item)
+    return reinforce, list(to_create.values())
 
-    # Only this user's facts: ids of other users' facts are ignored.
-    wanted = {int(item["id"]) for item in reinforce}
+
+def _reinforced(
+    *, fact: SemanticMemory, item: dict, sources: set[int], now: datetime
+) -> SemanticMemory:
+    """``fact`` with one reinforcement applied: importance moved (within
+    ``MAX_IMPORTANCE_CHANGE``), a sharper wording taken (the old one kept in ``revisions``),
+    tags added."""
+    delta = max(-MAX_IMPORTANCE_CHANGE, min(MAX_IMPORTANCE_CHANGE, item["importance_delta"]))
+    fact.importance = clamp_importance(fact.importance + delta)
+    fact.reinforced_count += 1
+    text = (item.get("text") or "").strip()
+    if text and _same_text(text) != _same_text(fact.text):
+        fact.revisions = [
+            *fact.revisions,
+            {
+                "text": fact.text,
+                "at": now.isoformat(),
+                "by": "promotion",
+                "episode_ids": sorted(sources),
+            },
+        ]
+        fact.text = text
+    if item.get("tags"):
+        fact.tags = clean_tags([*fact.tags, *item["tags"]])
+    fact.updated_at = now
+    return fact
+
+
+def _facts_reinforce(
+    *,
+    user: AbstractBaseUser,
+    items: list[dict],
+    allowed: set[int],
+    now: datetime,
+    links: dict[int, set[int]],
+) -> tuple[int, int]:
+    """Apply the reinforcements to this user's facts (ids of other users' facts are ignored);
+    returns (facts reinforced, facts refined)."""
     facts = {
         f.id: f
         for f in SemanticMemory.objects.select_for_update()
-        .filter(user=user, id__in=wanted)
+        .filter(user=user, id__in={int(item["id"]) for item in items})
         .order_by("id")
     }
     touched: dict[int, SemanticMemory] = {}
-    for item in reinforce:
+    refined = 0
+    for item in items:
         fact = facts.get(int(item["id"]))
         if fact is None:
             continue
-        delta = max(-MAX_IMPORTANCE_CHANGE, min(MAX_IMPORTANCE_CHANGE, item["importance_delta"]))
-        fact.importance = clamp_importance(fact.importance + delta)
-        fact.reinforced_count += 1
         sources = _sources(item.get("source_episode_ids", []), allowed)
-        text = (item.get("text") or "").strip()
-        if text and _same_text(text) != _same_text(fact.text):
-            fact.revisions = [
-                *fact.revisions,
-                {
-                    "text": fact.text,
-                    "at": now.isoformat(),
-                    "by": "promotion",
-                    "episode_ids": sorted(sources),
-                },
-            ]
-            fact.text = text
-            result.refined += 1
-        if item.get("tags"):
-            fact.tags = clean_tags([*fact.tags, *item["tags"]])
-        fact.updated_at = now
+        before = fact.text
+        _reinforced(fact=fact, item=item, sources=sources, now=now)
+        refined += int(fact.text != before)
         links[fact.id] |= sources
         touched[fact.id] = fact
     SemanticMemory.objects.bulk_update(
         list(touched.values()),
         ["importance", "reinforced_count", "revisions", "text", "tags", "updated_at"],
     )
-    result.reinforced += len(touched)
+    return len(touched), refined
 
+
+def _facts_create(
+    *, user: AbstractBaseUser, items: list[dict], allowed: set[int], links: dict[int, set[int]]
+) -> list[int]:
     created = SemanticMemory.objects.bulk_create(
         [
             SemanticMemory(
@@ -143,25 +174,55 @@ def _facts_store(
                 importance=float(item["importance"]),
                 tags=clean_tags(item["tags"]),
             )
-            for item in to_create.values()
+            for item in items
         ]
     )
-    for fact, item in zip(created, to_create.values(), strict=True):
+    for fact, item in zip(created, items, strict=True):
         links[fact.id] |= _sources(item["source_episode_ids"], allowed)
-    result.created += len(created)
-    result.fact_ids.extend(f.id for f in created)
+    return [f.id for f in created]
 
+
+def _sources_link(links: dict[int, set[int]]) -> None:
     through = SemanticMemory.source_episodes.through
     through.objects.bulk_create(
         [
             through(semanticmemory_id=fact_id, episodicmemory_id=episode_id)
-            for fact_id, episode_ids_ in links.items()
-            for episode_id in sorted(episode_ids_)
+            for fact_id, episode_ids in links.items()
+            for episode_id in sorted(episode_ids)
         ],
         ignore_conflicts=True,
     )
+
+
+@transaction.atomic
+def _facts_store(*, user: AbstractBaseUser, episode_ids: list[int], answer: Answer) -> FactsStored:
+    """Store one answer for a batch of episodes and mark them distilled; nothing when another
+    promotion distilled them meanwhile."""
+    episodes = list(
+        EpisodicMemory.objects.select_for_update()
+        .filter(user=user, id__in=episode_ids, distilled_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not episodes:
+        return FactsStored()
+    allowed = set(episodes)
+    now = timezone.now()
+    links: dict[int, set[int]] = defaultdict(set)
+    reinforce, to_create = _new_or_known(user=user, answer=answer)
+    reinforced, refined = _facts_reinforce(
+        user=user, items=reinforce, allowed=allowed, now=now, links=links
+    )
+    fact_ids = _facts_create(user=user, items=to_create, allowed=allowed, links=links)
+    _sources_link(links)
     EpisodicMemory.objects.filter(id__in=episodes).update(distilled_at=now)
-    result.episodes += len(episodes)
+    return FactsStored(
+        created=len(fact_ids),
+        reinforced=reinforced,
+        refined=refined,
+        fact_ids=fact_ids,
+        episodes=len(episodes),
+    )
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -206,9 +267,7 @@ def facts_promote(*, user: AbstractBaseUser, max_episodes: int = BATCH_EPISODES)
             )
             result.usage = result.usage + answer.usage
             result.llm_calls += int(answer.used_llm)
-            _facts_store(
-                user=user, episode_ids=[e["id"] for e in batch], answer=answer, result=result
-            )
+            result.add(_facts_store(user=user, episode_ids=[e["id"] for e in batch], answer=answer))
     result.remaining = EpisodicMemory.objects.filter(user=user, distilled_at__isnull=True).exists()
     return result
 

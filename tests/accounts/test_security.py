@@ -73,7 +73,8 @@ def database_dump() -> str:
 
 def _secret_parts(credential: str) -> list[str]:
     """The credential and its secret part: a JWT's signature, or an API key's random tail."""
-    tail = credential.rsplit(".", 1)[-1] if "." in credential else credential.rsplit("_", 1)[-1]
+    # An API key is clone_<lookup>_<random>, and the random part may itself contain "_".
+    tail = credential.rsplit(".", 1)[-1] if "." in credential else credential.split("_", 2)[-1]
     return [credential, tail]
 
 

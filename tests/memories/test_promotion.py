@@ -484,8 +484,7 @@ def test_episodes_already_distilled_by_another_promotion_are_not_distilled_twice
         llm.Usage(),
         used_llm=True,
     )
-    first, second = fact_promotion.FactPromotion(), fact_promotion.FactPromotion()
-    fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=first)
-    fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer, result=second)
+    first = fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer)
+    second = fact_promotion._facts_store(user=user, episode_ids=[episode.id], answer=answer)
     assert (first.created, second.created) == (1, 0)
     assert SemanticMemory.objects.filter(user=user).count() == 1
