@@ -5,13 +5,11 @@ english configuration (stemming: "migrations" finds "migrate"), widened by a sma
 table. The match is
 computed once per query over the user's newest ``relevance_window()`` answered prompts (read
 by a backward scan of a small partial btree), so the work per input is bounded by the window,
-not by the history (measured on a loaded 2-core machine: one input 47-53 ms -> 18-23 ms, 100
-inputs 3.5-4.8 s -> 1.0-1.2 s, the same at 10k and 200k raw rows). The best
+not by the history (``bench/bundle.py`` measures it). The best
 ``RERANK_CANDIDATES`` by ``ts_rank`` (length-normalized) are re-scored with the ``pg_trgm``
 similarity of the whole texts added, which favours prompts worded like the input; ties go to
 the most recent. (Trigram similarity as a
-second match condition was measured and dropped: it cannot use an index selectively and cost
-~0.7 s per input at 40k answered prompts.)
+second match condition was tried and dropped: it cannot use an index selectively.)
 Other databases (the SQLite first-run default): a token-overlap score over the user's most
 recent answered prompts, also one query.
 """
@@ -79,8 +77,7 @@ def query_terms(text: str) -> list[str]:
 
 def _tsquery_source(text: str) -> str:
     """Raw ``to_tsquery`` text: the terms OR-ed (stemmed by Postgres). No prefix matching: it
-    doubled the cost of matching the window (4.7 -> 1.8 ms per input at W=2000) and changed no
-    figure of the demo evaluation. Tokens are letters and digits only, so nothing in the input
+    made matching the window much slower and changed no figure of the demo evaluation. Tokens are letters and digits only, so nothing in the input
     can alter the query syntax."""
     return " | ".join(query_terms(text))
 

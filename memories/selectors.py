@@ -133,8 +133,7 @@ def _raw_json(id_, kind, text, occurred_at) -> dict[str, Any]:
 
 
 # The four tiers in one statement, each branch an index scan in its tier's order: one round
-# trip and no ORM compilation (the four ORM queries cost 2.7 ms for the bench user with 100k
-# raw rows, of which the server's own work is ~0.1 ms).
+# trip and no ORM compilation, which cost more than the database's own work (bench/bundle.py).
 _TIERS_SQL = """
     SELECT tier, id, a, b, x, j, t1, t2 FROM (
         SELECT 0 AS tier, 1 AS pos, CAST(NULL AS bigint) AS id, p.body AS a,

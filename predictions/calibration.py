@@ -10,9 +10,8 @@ the overflow-free cross-entropy, Newton's method with a tiny ridge on the Hessia
 backtracking line search. libsvm writes the model as ``P = 1/(1+exp(A*f+B))``; Clone stores
 ``a = -A`` and ``b = -B`` so that ``p = sigmoid(a*x + b)`` reads the usual way round.
 
-Rewrites that are exact in real arithmetic keep one 5,000-point fit far inside 50 ms of pure
-Python (``bench/calibration.py``: about 14 ms of CPU on continuous scores, 2 ms on LLM-like
-two-decimal scores):
+Rewrites that are exact in real arithmetic keep one 5,000-point fit cheap in pure Python
+(``bench/calibration.py`` measures it):
 - points that share a score are merged into one weighted point (raw confidences repeat a lot;
   the objective is a sum over points, so merging changes only the order of the additions);
 - the Newton step's full-step trial computes the gradient and Hessian with the objective, so an

@@ -1,7 +1,7 @@
 """The canonical event schema (``schema/events.schema.json``), loaded and compiled once.
 
 Two validators are compiled from the same schema: ``jsonschema_rs`` answers "is this valid?"
-about 200x faster (it keeps ingest cheap), and the reference ``jsonschema`` explains what is
+much faster (it keeps ingest cheap), and the reference ``jsonschema`` explains what is
 wrong, with stable messages and JSON paths, only for events the fast check rejects.
 """
 

@@ -238,104 +238,155 @@ def replay_run(
     judging.judge(predicted="", actual="", accept_f1=accept_f1, edit_f1=edit_f1)  # checks them
     started = time.perf_counter()
     first_reply = _first_replies(events)
-    prompt_ids = {e["id"] for e in events if e["kind"] == "agent_prompt"}
     targets = [e["id"] for e in events if e["kind"] == "agent_prompt" and e["id"] in first_reply]
     if limit is not None:
         targets = targets[: max(0, limit)]
-    wanted = set(targets)
-
-    result = ReplayResult(records=[])
-    baselines = _Baselines()
-    buffered: list[dict[str, Any]] = []
-    open_predictions: dict[str, tuple[Prediction, dict[str, Any], dict[str, str]]] = {}
-    prompt_texts: dict[str, str] = {}
-    labels_since_fit = 0
+    replay = _Replay(
+        user=user,
+        threshold=threshold,
+        k=k,
+        refit_every=refit_every,
+        accept_f1=accept_f1,
+        edit_f1=edit_f1,
+        wanted=set(targets),
+        on_prediction=on_prediction,
+    )
+    prompt_ids = {e["id"] for e in events if e["kind"] == "agent_prompt"}
     day: str | None = None
-
-    def flush() -> None:
-        events_import(user=user, events=buffered)
-        result.events += len(buffered)
-        buffered.clear()
-        raw_sync(user=user)
-
     for event in events:
         # The event's own offset: "a day of data" is the person's day, not the server's.
         event_day = event["occurred_at"][:10]
         if day is not None and event_day != day:
-            flush()
-            _promote(user)
-            result.promotions += 1
+            replay.day_end()
         day = event_day
-        buffered.append(event)
-        payload = event["payload"]
-
+        replay.buffered.append(event)
         if event["kind"] == "agent_prompt":
-            prompt_texts[event["id"]] = str(payload.get("text") or "")
-            if event["id"] in wanted:
-                flush()
-                # A replay's "now" is the prompt's own time.
-                prediction = services.prediction_create(
-                    user=user,
-                    agent=str(payload.get("agent") or ""),
-                    agent_input=prompt_texts[event["id"]],
-                    threshold=threshold,
-                    k=k,
-                    now=parse_occurred_at(event["occurred_at"]),
-                    tool=payload.get("tool") if isinstance(payload.get("tool"), dict) else None,
-                    options=_options(payload.get("options")),
-                    context=payload.get("context")
-                    if isinstance(payload.get("context"), str)
-                    else None,
-                )
-                guesses = {
-                    "most_frequent": baselines.most_frequent(),
-                    "most_similar": baselines.most_similar(prompt_texts[event["id"]]),
-                }
-                open_predictions[event["id"]] = (prediction, event, guesses)
+            replay.prompt_seen(event)
             continue
-
         if event["kind"] != "user_reply":
             continue
-        prompt_id = str(payload.get("in_reply_to") or "")
+        prompt_id = str(event["payload"].get("in_reply_to") or "")
         if first_reply.get(prompt_id) is not event:
             continue
-        actual = str(payload.get("text") or "")
-        if prompt_id in open_predictions:
-            prediction, prompt, guesses = open_predictions.pop(prompt_id)
+        judged = replay.reply_seen(event, prompt_id=prompt_id, known_prompt=prompt_id in prompt_ids)
+        if judged and limit is not None and len(replay.result.records) >= len(targets):
+            break
+    result = replay.finish(promote=limit is None)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+class _Replay:
+    """The state of one replay: events not yet ingested, predictions waiting for their reply,
+    the baselines' memory and the labels since the last calibration fit."""
+
+    def __init__(
+        self,
+        *,
+        user: AbstractBaseUser,
+        threshold: float,
+        k: int,
+        refit_every: int,
+        accept_f1: float,
+        edit_f1: float,
+        wanted: set[str],
+        on_prediction: Callable[[], None] | None,
+    ) -> None:
+        self.user = user
+        self.threshold, self.k, self.refit_every = threshold, k, refit_every
+        self.accept_f1, self.edit_f1 = accept_f1, edit_f1
+        self.wanted = wanted
+        self.on_prediction = on_prediction
+        self.result = ReplayResult(records=[])
+        self.baselines = _Baselines()
+        self.buffered: list[dict[str, Any]] = []
+        self.open_predictions: dict[str, tuple[Prediction, dict[str, Any], dict[str, str]]] = {}
+        self.prompt_texts: dict[str, str] = {}
+        self.labels_since_fit = 0
+
+    def flush(self) -> None:
+        """Ingest the buffered events and sync memory, so a prediction sees them."""
+        events_import(user=self.user, events=self.buffered)
+        self.result.events += len(self.buffered)
+        self.buffered.clear()
+        raw_sync(user=self.user)
+
+    def day_end(self) -> None:
+        self.flush()
+        _promote(self.user)
+        self.result.promotions += 1
+
+    def prompt_seen(self, event: dict[str, Any]) -> None:
+        """Remember the prompt; predict it (as of its own time) when a reply will judge it."""
+        payload = event["payload"]
+        text = str(payload.get("text") or "")
+        self.prompt_texts[event["id"]] = text
+        if event["id"] not in self.wanted:
+            return
+        self.flush()
+        prediction = services.prediction_create(
+            user=self.user,
+            agent=str(payload.get("agent") or ""),
+            agent_input=text,
+            threshold=self.threshold,
+            k=self.k,
+            now=parse_occurred_at(event["occurred_at"]),
+            tool=payload.get("tool") if isinstance(payload.get("tool"), dict) else None,
+            options=_options(payload.get("options")),
+            context=payload.get("context") if isinstance(payload.get("context"), str) else None,
+        )
+        guesses = {
+            "most_frequent": self.baselines.most_frequent(),
+            "most_similar": self.baselines.most_similar(text),
+        }
+        self.open_predictions[event["id"]] = (prediction, event, guesses)
+
+    def reply_seen(self, event: dict[str, Any], *, prompt_id: str, known_prompt: bool) -> bool:
+        """The first reply to ``prompt_id``: judge its prediction, give the verdict as feedback,
+        refit when due, and let the baselines learn the pair. True when a prediction was
+        judged."""
+        actual = str(event["payload"].get("text") or "")
+        judged = prompt_id in self.open_predictions
+        if judged:
+            prediction, prompt, guesses = self.open_predictions.pop(prompt_id)
             record = _judged(
                 prediction=prediction,
                 prompt=prompt,
                 actual=actual,
                 guesses=guesses,
-                accept_f1=accept_f1,
-                edit_f1=edit_f1,
+                accept_f1=self.accept_f1,
+                edit_f1=self.edit_f1,
             )
             services.prediction_feedback(
-                user=user, prediction_id=prediction.id, outcome=record.outcome, actual_reply=actual
+                user=self.user,
+                prediction_id=prediction.id,
+                outcome=record.outcome,
+                actual_reply=actual,
             )
-            result.records.append(record)
-            labels_since_fit += 1
-            if refit_every and labels_since_fit >= refit_every:
-                services.calibration_refit(user=user)
-                result.refits += 1
-                labels_since_fit = 0
-            if on_prediction is not None:
-                on_prediction()
-            if limit is not None and len(result.records) >= len(targets):
-                break
-        if prompt_id in prompt_ids:
-            baselines.learn(prompt=prompt_texts.get(prompt_id, ""), reply=actual)
+            self.result.records.append(record)
+            self.labels_since_fit += 1
+            if self.refit_every and self.labels_since_fit >= self.refit_every:
+                self.refit()
+            if self.on_prediction is not None:
+                self.on_prediction()
+        if known_prompt:
+            self.baselines.learn(prompt=self.prompt_texts.get(prompt_id, ""), reply=actual)
+        return judged
 
-    flush()
-    if limit is None:
-        _promote(user)
-        result.promotions += 1
-    if labels_since_fit:
-        services.calibration_refit(user=user)
-        result.refits += 1
-    result.calibration = profile_get(user=user).calibration or {}
-    result.seconds = time.perf_counter() - started
-    return result
+    def refit(self) -> None:
+        services.calibration_refit(user=self.user)
+        self.result.refits += 1
+        self.labels_since_fit = 0
+
+    def finish(self, *, promote: bool) -> ReplayResult:
+        self.flush()
+        if promote:
+            _promote(self.user)
+            self.result.promotions += 1
+        if self.labels_since_fit:
+            self.refit()
+        self.result.calibration = profile_get(user=self.user).calibration or {}
+        return self.result
 
 
 def _judged(

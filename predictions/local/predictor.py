@@ -1,8 +1,7 @@
 """The local (offline) predictor: the person's own past replies, retrieved and voted on.
 
 No network, no model, no numpy: pure functions over the plain dicts of Memory's context bundle.
-Same input, same output (ties are broken by fixed keys, never by dict or set order). About 1 ms
-for 30 neighbours and 20 facts.
+Same input, same output (ties are broken by fixed keys, never by dict or set order).
 
 Algorithm of :func:`replies_predict`:
 
@@ -52,13 +51,11 @@ Algorithm of :func:`replies_predict`:
 
 Without any neighbour or supporting fact the result is an empty list: there is no generic
 fallback, because a guess with no evidence would only add noise to calibration. A fact-only
-candidate (no neighbour) gets a low confidence (about 0.3 for an important, matching fact).
+candidate (no neighbour) gets a low confidence.
 
-Measured with ``manage.py evaluate`` on the synthetic demo history (``recording.demo``,
-30 days, seed 7: every prompt predicted from the earlier ones only, 30 nearest neighbours,
-calibration refit every 25 labels): see the README's Evaluation section. The three rules above
-(weekday, foreign idiom, open question) were added from its error analysis, checked on seeds 8
-and 9 as well.
+``manage.py evaluate`` measures it on the synthetic demo history (``recording.demo``); the
+figures, and the error analysis the weekday, foreign-idiom and open-question rules came from,
+are in the README's Evaluation section.
 """
 
 from __future__ import annotations
@@ -67,7 +64,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from clone_server.text import canonical, parse_time, prompt_features, same_reply
+from clone_server.text import (
+    PromptFeatures,
+    canonical,
+    parse_time,
+    prompt_features,
+    same_reply,
+)
 from predictions.local.facts import fact_reply, is_open_question
 from predictions.local.neighbours import Neighbour, neighbours_find, number
 
@@ -142,6 +145,86 @@ def _reasoning(group: _Group, total_neighbours: int) -> str:
     return " ".join(parts)
 
 
+def _neighbour_groups(neighbours: list[Neighbour]) -> list[_Group]:
+    """Neighbours grouped by reply, heaviest first (step 3 of the module docstring)."""
+    groups: list[_Group] = []
+    for n in neighbours:
+        stamp = n.when.timestamp() if n.when else -math.inf
+        group = _group_for(groups, n.reply)
+        group.members.append(n)
+        group.add_text(n.reply, n.weight, stamp)
+        group.weight += n.weight
+        group.evidence += n.sim * n.agent_factor
+        group.best_sim = max(group.best_sim, n.sim)
+    if any(n.agent_factor == 1.0 for n in neighbours):
+        for group in groups:
+            if all(m.agent_factor != 1.0 for m in group.members):
+                group.weight *= FOREIGN_REPLY_WEIGHT
+    return groups
+
+
+def _supporting_facts(
+    *,
+    facts: list[dict],
+    agent: str,
+    agent_input: str,
+    query: PromptFeatures,
+    now: datetime | None,
+) -> list[tuple[int, str, float, float]]:
+    """(fact id, reply, similarity, importance) of each fact that states a reply to this
+    question, strongest first; malformed facts are skipped."""
+    supporting = []
+    for fact in facts:
+        if not isinstance(fact, dict) or isinstance(fact.get("id"), bool):
+            continue
+        try:
+            fact_id = int(fact["id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        found = fact_reply(fact, agent, agent_input, query, now)
+        importance = min(1.0, max(0.0, number(fact.get("importance"))))
+        # A fact decayed to zero importance has been contradicted: it supports nothing.
+        if found and found[1] >= FACT_MIN_SIMILARITY and importance > 0:
+            supporting.append((fact_id, found[0], found[1], importance))
+    supporting.sort(key=lambda f: (-f[3] * f[2], f[0]))
+    return supporting
+
+
+def _facts_join(groups: list[_Group], supporting: list[tuple[int, str, float, float]]) -> None:
+    """Each supporting fact joins the group with its reply, or starts a fact-only group."""
+    for fact_id, reply, sim, importance in supporting:
+        group = _group_for(groups, reply)
+        weight = FACT_WEIGHT * importance * sim
+        group.fact_ids = sorted({*(group.fact_ids or []), fact_id})
+        group.weight += weight
+        group.evidence += importance * sim
+        group.best_sim = max(group.best_sim, sim)
+        if not group.members:
+            group.add_text(reply, weight, -math.inf)
+
+
+def _scored(groups: list[_Group], *, open_question: bool) -> list[tuple[float, _Group]]:
+    """(confidence, group), best first (steps 5 and 6 of the module docstring)."""
+    total_weight = sum(g.weight for g in groups)
+    total_evidence = sum(g.evidence for g in groups)
+    if total_weight <= 0:
+        return []
+    open_factor = OPEN_QUESTION_FACTOR if open_question else 1.0
+    scored = []
+    for g in groups:
+        share = g.weight / total_weight
+        confidence = (
+            share
+            * total_evidence
+            / (total_evidence + EVIDENCE_PRIOR)
+            * _smoothstep(g.best_sim, Q_LOW, Q_HIGH)
+            * open_factor
+        )
+        scored.append((round(min(1.0, max(0.0, confidence)), 4), g))
+    scored.sort(key=lambda s: (-s[0], -s[1].weight, -s[1].newest_stamp, s[1].key))
+    return scored
+
+
 def replies_predict(
     *,
     agent: str,
@@ -164,62 +247,12 @@ def replies_predict(
     now = parse_time(now)
     query = prompt_features(agent_input or "")
     neighbours = neighbours_find(agent=agent, query=query, relevant=relevant or [], now=now)
-
-    groups: list[_Group] = []
-    for n in neighbours:
-        stamp = n.when.timestamp() if n.when else -math.inf
-        group = _group_for(groups, n.reply)
-        group.members.append(n)
-        group.add_text(n.reply, n.weight, stamp)
-        group.weight += n.weight
-        group.evidence += n.sim * n.agent_factor
-        group.best_sim = max(group.best_sim, n.sim)
-    if any(n.agent_factor == 1.0 for n in neighbours):
-        for group in groups:
-            if all(m.agent_factor != 1.0 for m in group.members):
-                group.weight *= FOREIGN_REPLY_WEIGHT
-
-    supporting = []
-    for fact in facts or []:
-        if not isinstance(fact, dict) or isinstance(fact.get("id"), bool):
-            continue
-        try:
-            fact_id = int(fact["id"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        found = fact_reply(fact, agent, agent_input or "", query, now)
-        importance = min(1.0, max(0.0, number(fact.get("importance"))))
-        # A fact decayed to zero importance has been contradicted: it supports nothing.
-        if found and found[1] >= FACT_MIN_SIMILARITY and importance > 0:
-            supporting.append((fact_id, found[0], found[1], importance))
-    supporting.sort(key=lambda f: (-f[3] * f[2], f[0]))
-    for fact_id, reply, sim, importance in supporting:
-        group = _group_for(groups, reply)
-        weight = FACT_WEIGHT * importance * sim
-        group.fact_ids = sorted({*(group.fact_ids or []), fact_id})
-        group.weight += weight
-        group.evidence += importance * sim
-        group.best_sim = max(group.best_sim, sim)
-        if not group.members:
-            group.add_text(reply, weight, -math.inf)
-
-    total_weight = sum(g.weight for g in groups)
-    total_evidence = sum(g.evidence for g in groups)
-    if total_weight <= 0:
-        return []
-    scored = []
-    open_factor = OPEN_QUESTION_FACTOR if is_open_question(agent_input or "") else 1.0
-    for g in groups:
-        share = g.weight / total_weight
-        confidence = (
-            share
-            * total_evidence
-            / (total_evidence + EVIDENCE_PRIOR)
-            * _smoothstep(g.best_sim, Q_LOW, Q_HIGH)
-            * open_factor
-        )
-        scored.append((round(min(1.0, max(0.0, confidence)), 4), g))
-    scored.sort(key=lambda s: (-s[0], -s[1].weight, -s[1].newest_stamp, s[1].key))
+    groups = _neighbour_groups(neighbours)
+    supporting = _supporting_facts(
+        facts=facts or [], agent=agent, agent_input=agent_input or "", query=query, now=now
+    )
+    _facts_join(groups, supporting)
+    scored = _scored(groups, open_question=is_open_question(agent_input or ""))
     return [
         LocalCandidate(
             text=g.text,

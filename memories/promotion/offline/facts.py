@@ -308,9 +308,36 @@ def facts_distill(*, episodes: list[dict], existing_facts: list[dict]) -> dict:
     ``source_episode_ids`` sorted, only ids of ``episodes`` whose rows show the pattern.
     Returns ``{"new": [...], "reinforce": [...]}``, possibly both empty.
     """
+    rows = _episode_rows(episodes or [])
+    anchor = max((r.when for r in rows if r.when), default=None)
+    existing = _usable_facts(existing_facts or [])
+    importance_of = {f["id"]: _importance_value(f.get("importance")) for f in existing}
+
+    new: list[dict] = []
+    reinforce: dict[Any, dict] = {}
+    proposals = [*_reply_patterns(rows, anchor), *_habits(rows, anchor), *_notes(rows, anchor)]
+    created_keys: set[str] = set()
+    for proposal in proposals:
+        fact_id = _existing_match(proposal, existing)
+        if fact_id is not None:
+            _reinforcement_add(reinforce, fact_id, proposal, importance_of[fact_id])
+        elif proposal.key not in created_keys:
+            created_keys.add(proposal.key)
+            new.append(_new_fact(proposal))
+    if len(new) > MAX_NEW_FACTS:  # keep the most important, in their order
+        kept = sorted(range(len(new)), key=lambda i: (-new[i]["importance"], i))[:MAX_NEW_FACTS]
+        new = [new[i] for i in sorted(kept)]
+    reinforced = [reinforce[i] for i in sorted(reinforce, key=_id_order)][:MAX_REINFORCED]
+    for entry in reinforced:
+        entry["source_episode_ids"] = entry["source_episode_ids"][-MAX_SOURCE_IDS:]
+    return {"new": new, "reinforce": reinforced}
+
+
+def _episode_rows(episodes: list[Any]) -> list[Row]:
+    """Every row of the episodes once (by id), oldest first, each knowing its episodes."""
     rows_by_id: dict[Any, Row] = {}
     loose: list[Row] = []
-    for episode in episodes or []:
+    for episode in episodes:
         if not isinstance(episode, dict):
             continue
         for raw in episode.get("raw") or []:
@@ -326,58 +353,49 @@ def facts_distill(*, episodes: list[dict], existing_facts: list[dict]) -> dict:
                     rows_by_id[row_id] = row
             if episode.get("id") is not None:
                 row.episodes.add(episode["id"])
-    rows = sorted([*rows_by_id.values(), *loose], key=row_order)
-    anchor = max((r.when for r in rows if r.when), default=None)
+    return sorted([*rows_by_id.values(), *loose], key=row_order)
+
+
+def _usable_facts(existing_facts: list[Any]) -> list[dict]:
+    """The existing facts that have an id, in id order."""
     existing = [
         f
-        for f in (existing_facts or [])
+        for f in existing_facts
         if isinstance(f, dict) and f.get("id") is not None and not isinstance(f.get("id"), bool)
     ]
     existing.sort(key=lambda f: _id_order(f["id"]))
-    importance_of = {f["id"]: _importance_value(f.get("importance")) for f in existing}
+    return existing
 
-    new: list[dict] = []
-    reinforce: dict[Any, dict] = {}
-    proposals = [*_reply_patterns(rows, anchor), *_habits(rows, anchor), *_notes(rows, anchor)]
-    created_keys: set[str] = set()
-    for proposal in proposals:
-        episode_ids = sorted(proposal.episodes, key=_id_order)
-        fact_id = _existing_match(proposal, existing)
-        if fact_id is not None:
-            entry = reinforce.setdefault(
-                fact_id, {"id": fact_id, "importance_delta": 0.0, "source_episode_ids": []}
-            )
-            # Up to the kind's ceiling: a habit seen again and again never outranks answers.
-            room = _IMPORTANCE[proposal.kind][3] - importance_of[fact_id]
-            delta = entry["importance_delta"] + _REINFORCE_STEP[proposal.kind] * proposal.count
-            entry["importance_delta"] = round(max(0.0, min(MAX_PROPOSED_DELTA, delta, room)), 3)
-            entry["source_episode_ids"] = sorted(
-                {*entry["source_episode_ids"], *episode_ids}, key=_id_order
-            )
-            continue
-        if proposal.key in created_keys:
-            continue
-        created_keys.add(proposal.key)
-        new.append(
-            {
-                "kind": proposal.kind,
-                "text": proposal.text,
-                "importance": proposal.importance,
-                # The key tag last, so clipping the list never drops it.
-                "tags": [
-                    *(clip(t, MAX_TAG_CHARS) for t in proposal.tags[:-1][: MAX_TAGS - 1]),
-                    proposal.key,
-                ],
-                "source_episode_ids": episode_ids[-MAX_SOURCE_IDS:],
-            }
-        )
-    if len(new) > MAX_NEW_FACTS:  # keep the most important, in their order
-        kept = sorted(range(len(new)), key=lambda i: (-new[i]["importance"], i))[:MAX_NEW_FACTS]
-        new = [new[i] for i in sorted(kept)]
-    reinforced = [reinforce[i] for i in sorted(reinforce, key=_id_order)][:MAX_REINFORCED]
-    for entry in reinforced:
-        entry["source_episode_ids"] = entry["source_episode_ids"][-MAX_SOURCE_IDS:]
-    return {"new": new, "reinforce": reinforced}
+
+def _reinforcement_add(
+    reinforce: dict[Any, dict], fact_id: Any, proposal: _Proposal, importance: float
+) -> None:
+    """Count ``proposal`` as one more sighting of the existing fact ``fact_id``."""
+    entry = reinforce.setdefault(
+        fact_id, {"id": fact_id, "importance_delta": 0.0, "source_episode_ids": []}
+    )
+    # Up to the kind's ceiling: a habit seen again and again never outranks answers.
+    room = _IMPORTANCE[proposal.kind][3] - importance
+    delta = entry["importance_delta"] + _REINFORCE_STEP[proposal.kind] * proposal.count
+    entry["importance_delta"] = round(max(0.0, min(MAX_PROPOSED_DELTA, delta, room)), 3)
+    entry["source_episode_ids"] = sorted(
+        {*entry["source_episode_ids"], *proposal.episodes}, key=_id_order
+    )
+
+
+def _new_fact(proposal: _Proposal) -> dict:
+    episode_ids = sorted(proposal.episodes, key=_id_order)
+    return {
+        "kind": proposal.kind,
+        "text": proposal.text,
+        "importance": proposal.importance,
+        # The key tag last, so clipping the list never drops it.
+        "tags": [
+            *(clip(t, MAX_TAG_CHARS) for t in proposal.tags[:-1][: MAX_TAGS - 1]),
+            proposal.key,
+        ],
+        "source_episode_ids": episode_ids[-MAX_SOURCE_IDS:],
+    }
 
 
 def _importance_value(value: Any) -> float:
