@@ -9,7 +9,7 @@ from collections import Counter
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models.deletion import get_candidate_relations_to_delete
 
@@ -39,7 +39,7 @@ def user_owned_models() -> list[type[models.Model]]:
     ]
 
 
-def user_rows(*, user: AbstractBaseUser, model: type[models.Model]) -> models.QuerySet:
+def user_rows(*, user: User, model: type[models.Model]) -> models.QuerySet:
     """The rows of ``model`` that belong to ``user`` (through any user link it has)."""
     condition = models.Q()
     for field in user_fields(model):

@@ -8,7 +8,7 @@ table added later is deleted without a change here; only the credentials and aud
 from collections import Counter
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from clone_server.accounts.models import ApiKey
@@ -26,7 +26,7 @@ KEYS_LABEL = ApiKey._meta.label
 
 
 @transaction.atomic
-def account_data_delete(*, user: AbstractBaseUser, include_keys: bool = False) -> dict[str, Any]:
+def account_data_delete(*, user: User, include_keys: bool = False) -> dict[str, Any]:
     """Hard-delete everything Clone holds about ``user``, in one transaction.
 
     Every row of every user-owned table goes (events, sessions, raw rows, episodes, facts and

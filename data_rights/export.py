@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models import F
@@ -116,7 +116,7 @@ def _with_sources(rows: Iterator[dict]) -> Iterator[dict]:
         yield from flush()
 
 
-def _section_value(section: Section, user: AbstractBaseUser) -> Any:
+def _section_value(section: Section, user: User) -> Any:
     rows = _rows(
         section.model._default_manager.filter(user=user),
         hidden=section.hidden,
@@ -129,7 +129,7 @@ def _section_value(section: Section, user: AbstractBaseUser) -> Any:
     return rows
 
 
-def _sections(user: AbstractBaseUser) -> dict[str, Any]:
+def _sections(user: User) -> dict[str, Any]:
     """The export's top-level keys in order; a value is a dict (nested keys), a callable giving
     one JSON value, or an iterable of rows (streamed as an array)."""
     document: dict[str, Any] = {}
@@ -186,7 +186,7 @@ def _buffered(pieces: Iterator[str]) -> Iterator[bytes]:
 _ACCOUNT_FIELDS = ("first_name", "last_name", "email", "date_joined", "last_login")
 
 
-def _account(user: AbstractBaseUser) -> dict[str, Any]:
+def _account(user: User) -> dict[str, Any]:
     account = {"username": user.get_username()}
     for name in _ACCOUNT_FIELDS:
         if hasattr(user, name):
@@ -194,7 +194,7 @@ def _account(user: AbstractBaseUser) -> dict[str, Any]:
     return account
 
 
-def account_export(*, user: AbstractBaseUser) -> Iterator[bytes]:
+def account_export(*, user: User) -> Iterator[bytes]:
     """Everything Clone holds about ``user``, as one UTF-8 JSON object produced piece by piece.
 
     Keys: ``format``, ``exported_at``, ``user`` (username, names, email, dates), ``sessions``,

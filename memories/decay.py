@@ -7,7 +7,7 @@ was applied and clamping never leaves drift behind. Facts at zero are kept, neve
 sort last in every bundle.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def _delta(outcome: str | None) -> float:
 @transaction.atomic
 def apply_outcome(
     *,
-    user: AbstractBaseUser,
+    user: User,
     fact_ids: list[int],
     previous: str | None,
     outcome: str | None,

@@ -18,7 +18,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 
 from memories import conf
@@ -95,7 +95,7 @@ def _row(
     }
 
 
-def _postgres(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+def _postgres(*, user: User, inputs: list[str], limit: int) -> list[list[dict]]:
     table = connection.ops.quote_name(RawMemory._meta.db_table)
     # The tsquery is parsed once per input here, not once per candidate row.
     values = ", ".join(["(%s::int, to_tsquery('english', %s), %s::text)"] * len(inputs))
@@ -181,7 +181,7 @@ def _overlap(wanted: set[str], have: set[str]) -> float:
     return hits / len(wanted)
 
 
-def _fallback(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+def _fallback(*, user: User, inputs: list[str], limit: int) -> list[list[dict]]:
     candidates = list(
         RawMemory.objects.filter(user=user, kind=EventKind.AGENT_PROMPT, reply_text__isnull=False)
         .order_by("-occurred_at", "-id")
@@ -208,7 +208,7 @@ def _fallback(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[
     return results
 
 
-def relevant_search(*, user: AbstractBaseUser, inputs: list[str], limit: int) -> list[list[dict]]:
+def relevant_search(*, user: User, inputs: list[str], limit: int) -> list[list[dict]]:
     """For each input, up to ``limit`` answered prompts ranked by similarity. One query in all
     (none when every input is blank or ``limit`` is 0)."""
     results: list[list[dict]] = [[] for _ in inputs]

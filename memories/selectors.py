@@ -4,7 +4,7 @@ import json
 from functools import cache
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -16,13 +16,13 @@ from memories.relevance import relevant_search
 FACT_ORDER = ("-importance", "-updated_at", "-id")
 
 
-def profile_get(*, user: AbstractBaseUser) -> UserProfile:
+def profile_get(*, user: User) -> UserProfile:
     """The user's profile, created empty on first use."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
     return profile
 
 
-def fact_list(*, user: AbstractBaseUser) -> QuerySet[SemanticMemory]:
+def fact_list(*, user: User) -> QuerySet[SemanticMemory]:
     """The user's facts, most important first (zero importance last), then most recently
     updated. Source episode ids are prefetched (one extra query per page)."""
     return (
@@ -32,12 +32,12 @@ def fact_list(*, user: AbstractBaseUser) -> QuerySet[SemanticMemory]:
     )
 
 
-def fact_get(*, user: AbstractBaseUser, fact_id: int) -> SemanticMemory:
+def fact_get(*, user: User, fact_id: int) -> SemanticMemory:
     """One of the user's facts; 404 when it is not theirs."""
     return get_object_or_404(fact_list(user=user), id=fact_id)
 
 
-def episode_list(*, user: AbstractBaseUser) -> QuerySet[EpisodicMemory]:
+def episode_list(*, user: User) -> QuerySet[EpisodicMemory]:
     """The user's episodes, most recent first."""
     return (
         EpisodicMemory.objects.filter(user=user)
@@ -46,7 +46,7 @@ def episode_list(*, user: AbstractBaseUser) -> QuerySet[EpisodicMemory]:
     )
 
 
-def raw_list(*, user: AbstractBaseUser, kind: str | None = None) -> QuerySet[RawMemory]:
+def raw_list(*, user: User, kind: str | None = None) -> QuerySet[RawMemory]:
     """The user's raw rows, most recent first, optionally of one kind."""
     rows = RawMemory.objects.filter(user=user)
     if kind:
@@ -55,7 +55,7 @@ def raw_list(*, user: AbstractBaseUser, kind: str | None = None) -> QuerySet[Raw
 
 
 def relevant_replies(
-    *, user: AbstractBaseUser, agent_inputs: list[str], limit: int | None = None
+    *, user: User, agent_inputs: list[str], limit: int | None = None
 ) -> list[list[dict]]:
     """For each agent input, up to ``limit`` earlier agent prompts of this user that have a
     reply, most similar first (ties: most recent). One list per input, in input order.
@@ -69,7 +69,7 @@ def relevant_replies(
     return relevant_search(user=user, inputs=list(agent_inputs), limit=limit)
 
 
-def answered_prompts_recent(*, user: AbstractBaseUser, limit: int) -> list[dict[str, Any]]:
+def answered_prompts_recent(*, user: User, limit: int) -> list[dict[str, Any]]:
     """The user's ``limit`` most recently synced agent prompts that have a reply, newest first:
     ``{"prompt_event_id", "agent", "prompt", "reply", "occurred_at", "tool", "options"}`` with
     ``tool`` and ``options`` as the prompt's event carried them (None when absent).
@@ -229,7 +229,7 @@ def _tiers_orm(*, user, facts: int, episodes: int, raw: int) -> dict[str, Any]:
 
 def context_bundle(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent_input: str | None = None,
     facts_limit: int | None = None,
     episodes_limit: int | None = None,

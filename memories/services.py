@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat, Substr
@@ -96,7 +96,7 @@ def _raw_insert(rows: list[tuple]) -> list[tuple[int, str, str]]:
         return list(cursor.fetchall())
 
 
-def _prompt_agents(*, user: AbstractBaseUser, keys: set[str]) -> dict[str, str]:
+def _prompt_agents(*, user: User, keys: set[str]) -> dict[str, str]:
     if not keys:
         return {}
     return dict(
@@ -106,9 +106,7 @@ def _prompt_agents(*, user: AbstractBaseUser, keys: set[str]) -> dict[str, str]:
     )
 
 
-def _replies_link(
-    *, user: AbstractBaseUser, prompt_ids: list[int], answered_keys: set[str]
-) -> None:
+def _replies_link(*, user: User, prompt_ids: list[int], answered_keys: set[str]) -> None:
     """Fill ``reply_text`` on prompts whose reply is known: the prompts just created, and the
     prompts the replies just created answer (whichever of the two arrived first)."""
     if not prompt_ids and not answered_keys:
@@ -144,7 +142,7 @@ def _replies_link(
 
 
 @transaction.atomic
-def _sync_chunk(*, user: AbstractBaseUser, events: list[dict[str, Any]]) -> int:
+def _sync_chunk(*, user: User, events: list[dict[str, Any]]) -> int:
     reply_to = {
         str(e["payload"].get("in_reply_to") or "")
         for e in events
@@ -185,7 +183,7 @@ def _sync_chunk(*, user: AbstractBaseUser, events: list[dict[str, Any]]) -> int:
     return len(created)
 
 
-def raw_sync(*, user: AbstractBaseUser) -> int:
+def raw_sync(*, user: User) -> int:
     """Create the RawMemory rows for the user's events that have none; return how many.
 
     Idempotent and incremental: a second call creates nothing, and concurrent calls never
@@ -217,13 +215,13 @@ def raw_sync(*, user: AbstractBaseUser) -> int:
 # --- Profile ---------------------------------------------------------------------------------
 
 
-def _profile_locked(*, user: AbstractBaseUser) -> UserProfile:
+def _profile_locked(*, user: User) -> UserProfile:
     UserProfile.objects.get_or_create(user=user)
     return UserProfile.objects.select_for_update().get(user=user)
 
 
 @transaction.atomic
-def profile_update(*, user: AbstractBaseUser, body: str) -> UserProfile:
+def profile_update(*, user: User, body: str) -> UserProfile:
     """Replace the profile body (creating the profile if needed) and stamp ``updated_at``."""
     if not isinstance(body, str) or len(body) > MAX_PROFILE_CHARS:
         raise ApiError(
@@ -238,7 +236,7 @@ def profile_update(*, user: AbstractBaseUser, body: str) -> UserProfile:
 
 
 @transaction.atomic
-def profile_calibration_set(*, user: AbstractBaseUser, calibration: dict) -> None:
+def profile_calibration_set(*, user: User, calibration: dict) -> None:
     """Store the fitted calibration (a JSON object) on the user's profile, creating it if needed.
     The body is left untouched."""
     if not isinstance(calibration, dict):
@@ -279,7 +277,7 @@ def _fact_check(*, text: str | None, importance: float | None, kind: str | None 
 @transaction.atomic
 def fact_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     text: str,
     kind: str = "stated",
     importance: float = 0.5,
@@ -299,7 +297,7 @@ def fact_create(
 @transaction.atomic
 def fact_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     fact_id: int,
     text: str | None = None,
     kind: str | None = None,
@@ -327,7 +325,7 @@ def fact_update(
 
 
 @transaction.atomic
-def fact_delete(*, user: AbstractBaseUser, fact_id: int) -> None:
+def fact_delete(*, user: User, fact_id: int) -> None:
     """The person deletes a fact: it is gone from every later bundle. Another user's: 404."""
     deleted, _ = SemanticMemory.objects.filter(user=user, id=fact_id).delete()
     if not deleted:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -15,7 +15,7 @@ from predictions.models import EscalationReason, Outcome, Prediction, Prediction
 
 def prediction_list(
     *,
-    user: AbstractBaseUser,
+    user: User,
     status: str | None = None,
     outcome: str | None = None,
     agent: str | None = None,
@@ -33,7 +33,7 @@ def prediction_list(
     return queryset.order_by("-created_at", "-id")
 
 
-def prediction_get(*, user: AbstractBaseUser, prediction_id: int) -> Prediction:
+def prediction_get(*, user: User, prediction_id: int) -> Prediction:
     prediction = Prediction.objects.filter(user=user, pk=prediction_id).first()
     if prediction is None:
         raise NotFound("No such prediction.")
@@ -41,7 +41,7 @@ def prediction_get(*, user: AbstractBaseUser, prediction_id: int) -> Prediction:
 
 
 def calibration_training_set(
-    *, user: AbstractBaseUser, limit: int = MAX_LABELS
+    *, user: User, limit: int = MAX_LABELS
 ) -> tuple[list[float], list[float]]:
     """(raw confidence, label) of the user's ``limit`` most recently created labelled predictions."""
     rows = (
@@ -56,7 +56,7 @@ def calibration_training_set(
     return scores, labels
 
 
-def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
+def prediction_stats(*, user: User) -> dict[str, Any]:
     """Totals, acceptance, and how honest the confidence has been, over labelled predictions.
 
     ``calibrated`` figures use the confidence the user was shown at prediction time.
@@ -119,7 +119,7 @@ def prediction_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
     }
 
 
-def labelled_count(*, user: AbstractBaseUser, at_most: int) -> int:
+def labelled_count(*, user: User, at_most: int) -> int:
     """How many of the user's predictions have feedback, counted up to ``at_most``: bounded
     whatever the table's size or statistics."""
     if at_most <= 0:

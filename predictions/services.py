@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connections, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
@@ -249,7 +249,7 @@ def _decisions_limit() -> int:
 
 def _prediction_build(
     *,
-    user: AbstractBaseUser,
+    user: User,
     item: PredictItem,
     answer: Answer,
     calibration: Calibration,
@@ -335,7 +335,7 @@ def _audit(predictions: list[Prediction]) -> None:
         Prediction.objects.bulk_update(sampled, ["status", "escalation_reason"])
 
 
-def _labels_known(*, user: AbstractBaseUser, decisions: list[dict]) -> int:
+def _labels_known(*, user: User, decisions: list[dict]) -> int:
     """How many labelled answers the person has, counted up to what the rule needs: labelled
     predictions, or answered prompts in memory (imported history), whichever is more."""
     # Always the one bounded query, so the number of queries per predict never varies.
@@ -344,7 +344,7 @@ def _labels_known(*, user: AbstractBaseUser, decisions: list[dict]) -> int:
 
 def prediction_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent: str,
     agent_input: str,
     threshold: float = 0.8,
@@ -415,7 +415,7 @@ def _in_worker(fn, /, **kwargs):
 
 
 def prediction_batch_create(
-    *, user: AbstractBaseUser, items: list[PredictItem], model: str | None = None
+    *, user: User, items: list[PredictItem], model: str | None = None
 ) -> list[Prediction | ApiError]:
     """Predict up to 100 prompts that share one context bundle.
 
@@ -480,7 +480,7 @@ def prediction_batch_create(
 
 @transaction.atomic
 def prediction_feedback(
-    *, user: AbstractBaseUser, prediction_id: int, outcome: str, actual_reply: str = ""
+    *, user: User, prediction_id: int, outcome: str, actual_reply: str = ""
 ) -> Prediction:
     """Record the person's verdict on a prediction and let Memory's decay learn from it.
 
@@ -507,7 +507,7 @@ def prediction_feedback(
     return prediction
 
 
-def calibration_refit(*, user: AbstractBaseUser) -> Calibration:
+def calibration_refit(*, user: User) -> Calibration:
     """Fit the user's Platt calibration on their most recent labels and store it on the profile.
 
     One read and one small write; safe while predictions are being served (predict reads the

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest, Least
@@ -58,7 +58,7 @@ def events_validate(*, events: list[Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _sessions_upsert(*, user: AbstractBaseUser, events: list[dict[str, Any]]) -> dict[str, int]:
+def _sessions_upsert(*, user: User, events: list[dict[str, Any]]) -> dict[str, int]:
     firsts: dict[str, datetime] = {}
     for event in events:
         sid, at = event["session_id"], event["_occurred_at"]
@@ -176,7 +176,7 @@ def max_events_per_request() -> int:
 
 
 @transaction.atomic
-def event_ingest(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
+def event_ingest(*, user: User, events: list[Any]) -> IngestResult:
     """Validate every event, then store the new ones under ``user`` in one bulk insert.
 
     At most ``CLONE_MAX_EVENTS_PER_REQUEST`` events (else ``TooManyEvents``). All-or-nothing:
@@ -234,7 +234,7 @@ def event_ingest(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
     return result
 
 
-def events_import(*, user: AbstractBaseUser, events: list[Any]) -> IngestResult:
+def events_import(*, user: User, events: list[Any]) -> IngestResult:
     """Any number of events, through ``event_ingest`` in transactions of at most
     ``CLONE_MAX_EVENTS_PER_REQUEST`` events each (a replayed or imported history). Each chunk is
     all-or-nothing; chunks stored before a failing one stay."""

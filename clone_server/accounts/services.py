@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -36,9 +36,7 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_create(
-    *, user: AbstractBaseUser, name: str, expires_at: datetime | None = None
-) -> IssuedKey:
+def api_key_create(*, user: User, name: str, expires_at: datetime | None = None) -> IssuedKey:
     """Create a key for ``user``; the plain key is in the result and is never stored.
     A lookup prefix that collides with an existing key's (32 random bits) is drawn again.
     An ``expires_at`` not in the future is refused (``PastExpiry``)."""
@@ -87,7 +85,7 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
 
 
 @transaction.atomic
-def api_key_revoke(*, user: AbstractBaseUser, key_id: int) -> bool:
+def api_key_revoke(*, user: User, key_id: int) -> bool:
     """Revoke one of ``user``'s keys; False when it is not theirs or already revoked."""
     updated = ApiKey.objects.filter(user=user, pk=key_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -96,7 +94,7 @@ def api_key_revoke(*, user: AbstractBaseUser, key_id: int) -> bool:
 
 
 @transaction.atomic
-def user_delete(*, user: AbstractBaseUser) -> None:
+def user_delete(*, user: User) -> None:
     """Delete the account and every row that points at it (whatever app owns the table), with
     Django's delete semantics in a few statements per table. For throwaway accounts (the
     evaluation's, the demo's); a person deleting their data keeps the account

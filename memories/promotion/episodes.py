@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from clone_server import llm
@@ -63,7 +63,7 @@ def _groups(rows: list[dict]) -> Iterator[list[dict]]:
 
 
 @transaction.atomic
-def _episode_store(*, user: AbstractBaseUser, group: list[dict], answer: Answer) -> int | None:
+def _episode_store(*, user: User, group: list[dict], answer: Answer) -> int | None:
     """Create the episode and attach the rows still free; None when another promotion took
     them all meanwhile."""
     free = list(
@@ -88,7 +88,7 @@ def _episode_store(*, user: AbstractBaseUser, group: list[dict], answer: Answer)
     return episode.id
 
 
-def episodes_promote(*, user: AbstractBaseUser, max_rows: int = BATCH_ROWS) -> EpisodePromotion:
+def episodes_promote(*, user: User, max_rows: int = BATCH_ROWS) -> EpisodePromotion:
     """Summarize up to ``max_rows`` of the user's oldest raw rows not yet in an episode.
 
     Rows are grouped by session and by time gaps (``CLONE_MEMORY_EPISODE_GAP_MINUTES``); each
@@ -121,9 +121,7 @@ def episodes_promote(*, user: AbstractBaseUser, max_rows: int = BATCH_ROWS) -> E
     return result
 
 
-def episodes_promote_bounded(
-    *, user: AbstractBaseUser, max_rows: int | None = None
-) -> EpisodePromotion:
+def episodes_promote_bounded(*, user: User, max_rows: int | None = None) -> EpisodePromotion:
     """``episodes_promote`` for one request: at most ``max_rows`` rows, capped at (and by
     default) ``CLONE_MEMORY_PROMOTE_MAX_ROWS``."""
     cap = conf.promote_max_rows()

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -79,7 +79,7 @@ class FactsStored:
     episodes: int = 0
 
 
-def _new_or_known(*, user: AbstractBaseUser, answer: Answer) -> tuple[list[dict], list[dict]]:
+def _new_or_known(*, user: User, answer: Answer) -> tuple[list[dict], list[dict]]:
     """The answer's reinforcements and its new facts, where a "new" fact that repeats a known
     one (same words) becomes a reinforcement of it; new facts repeated in the answer go once."""
     new_items = answer.data["new"]
@@ -129,7 +129,7 @@ def _reinforced(
 
 def _facts_reinforce(
     *,
-    user: AbstractBaseUser,
+    user: User,
     items: list[dict],
     allowed: set[int],
     now: datetime,
@@ -163,7 +163,7 @@ def _facts_reinforce(
 
 
 def _facts_create(
-    *, user: AbstractBaseUser, items: list[dict], allowed: set[int], links: dict[int, set[int]]
+    *, user: User, items: list[dict], allowed: set[int], links: dict[int, set[int]]
 ) -> list[int]:
     created = SemanticMemory.objects.bulk_create(
         [
@@ -195,7 +195,7 @@ def _sources_link(links: dict[int, set[int]]) -> None:
 
 
 @transaction.atomic
-def _facts_store(*, user: AbstractBaseUser, episode_ids: list[int], answer: Answer) -> FactsStored:
+def _facts_store(*, user: User, episode_ids: list[int], answer: Answer) -> FactsStored:
     """Store one answer for a batch of episodes and mark them distilled; nothing when another
     promotion distilled them meanwhile."""
     episodes = list(
@@ -230,7 +230,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + max(1, size)]
 
 
-def facts_promote(*, user: AbstractBaseUser, max_episodes: int = BATCH_EPISODES) -> FactPromotion:
+def facts_promote(*, user: User, max_episodes: int = BATCH_EPISODES) -> FactPromotion:
     """Distill up to ``max_episodes`` of the user's oldest undistilled episodes into facts.
 
     Episodes go to the model in batches of ``CLONE_MEMORY_DISTILL_EPISODES_PER_CALL`` with the
@@ -272,9 +272,7 @@ def facts_promote(*, user: AbstractBaseUser, max_episodes: int = BATCH_EPISODES)
     return result
 
 
-def facts_promote_bounded(
-    *, user: AbstractBaseUser, max_episodes: int | None = None
-) -> FactPromotion:
+def facts_promote_bounded(*, user: User, max_episodes: int | None = None) -> FactPromotion:
     """``facts_promote`` for one request: at most ``max_episodes`` episodes, capped at (and by
     default) ``CLONE_MEMORY_PROMOTE_MAX_EPISODES``."""
     cap = conf.promote_max_episodes()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from clone_server.accounts.services import user_delete
 from clone_server.text import canonical, tokens
@@ -153,7 +153,7 @@ def answered_prompts(*, events: list[dict[str, Any]]) -> int:
 # --- the throwaway user ----------------------------------------------------------------------
 
 
-def evaluation_user_create(*, prefix: str = "eval") -> AbstractBaseUser:
+def evaluation_user_create(*, prefix: str = "eval") -> User:
     """A fresh user ``<prefix>-<random hex>`` with no usable password: nobody can log in."""
     user_model = get_user_model()
     while True:
@@ -162,7 +162,7 @@ def evaluation_user_create(*, prefix: str = "eval") -> AbstractBaseUser:
             return user_model.objects.create_user(username=username, password=None)
 
 
-def evaluation_user_delete(*, user: AbstractBaseUser) -> None:
+def evaluation_user_delete(*, user: User) -> None:
     """Delete the user and every row Clone holds about it."""
     user_delete(user=user)
 
@@ -206,7 +206,7 @@ class _Baselines:
 # --- the replay ------------------------------------------------------------------------------
 
 
-def _promote(user: AbstractBaseUser) -> None:
+def _promote(user: User) -> None:
     while episodes_promote(user=user).remaining:
         pass
     while facts_promote(user=user).remaining:
@@ -215,7 +215,7 @@ def _promote(user: AbstractBaseUser) -> None:
 
 def replay_run(
     *,
-    user: AbstractBaseUser,
+    user: User,
     events: list[dict[str, Any]],
     threshold: float = 0.8,
     k: int = 3,
