@@ -2,10 +2,11 @@
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,46 @@ def test_docs_page_loads_its_assets_locally_and_they_are_served(anon_client):
     asset = anon_client.get(assets[0])
     assert asset.status_code == 200
     assert b"".join(asset.streaming_content if asset.streaming else [asset.content])
+
+
+# The README and docs/ against the code: links resolve, every configuration variable the README
+# names is read by the server, every endpoint it names is routed.
+_ROOT = Path(__file__).resolve().parent.parent
+_DOCS = [_ROOT / "README.md", *sorted((_ROOT / "docs").glob("*.md"))]
+_SERVER_SOURCE = "\n".join(
+    path.read_text()
+    for package in ("clone_server", "recording", "memories", "predictions", "data_rights")
+    for path in (_ROOT / package).rglob("*.py")
+)
+
+
+@pytest.mark.parametrize("doc", _DOCS, ids=lambda path: path.name)
+def test_every_relative_link_in_the_docs_resolves(doc):
+    links = re.findall(r"\]\(([^)\s]+)\)", doc.read_text())
+    local = [link.split("#")[0] for link in links if not re.match(r"[a-z]+:", link)]
+    missing = [link for link in local if link and not (doc.parent / link).exists()]
+    assert not missing, f"{doc.name} links to missing files: {missing}"
+
+
+def test_every_configuration_variable_the_readme_names_is_read_by_the_server():
+    names = set(re.findall(r"`((?:CLONE|DJANGO|ANTHROPIC|DATABASE)_[A-Z0-9_]+)`", _readme()))
+    assert len(names) >= 20, names  # the configuration table is really there
+    unread = sorted(name for name in names if f'"{name}"' not in _SERVER_SOURCE)
+    assert not unread, f"named in the README but read nowhere: {unread}"
+
+
+def test_every_endpoint_the_readme_names_is_routed():
+    paths = set(re.findall(r"`(?:GET|POST|PUT|PATCH|DELETE) (/[^`\s]+)`", _readme()))
+    assert len(paths) >= 15, paths  # the endpoint tables are really there
+    unrouted = []
+    for path in sorted(paths):
+        concrete = ("" if path.startswith("/api/") else "/api") + re.sub(r"<\w+>", "1", path)
+        try:
+            resolve(concrete)
+        except Resolver404:
+            unrouted.append(path)
+    assert not unrouted, f"named in the README but not routed: {unrouted}"
+
+
+def _readme() -> str:
+    return (_ROOT / "README.md").read_text()
