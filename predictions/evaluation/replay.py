@@ -283,7 +283,7 @@ class _Replay:
     def __init__(
         self,
         *,
-        user: AbstractBaseUser,
+        user: User,
         threshold: float,
         k: int,
         refit_every: int,
