@@ -30,9 +30,21 @@ class UserProfile(models.Model):
     # When ``body`` last changed; null until the person (or promotion) writes one.
     updated_at = models.DateTimeField(null=True, blank=True)
     calibration_updated_at = models.DateTimeField(null=True, blank=True)
+    # How much Clone may answer alone (see memories.person_settings). NULL means "the server's
+    # default", so a better default reaches everyone who never chose their own.
+    never_auto = models.JSONField(null=True, blank=True)
+    audit_rate = models.FloatField(null=True, blank=True)
+    agent_thresholds = models.JSONField(default=dict, blank=True)
+    headless_answering = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "user profile"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(audit_rate__isnull=True) | Q(audit_rate__gte=0, audit_rate__lte=1),
+                name="profile_audit_rate_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 
 from memories import conf
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
+from memories.person_settings import PersonSettings, settings_of
 from memories.relevance import relevant_search
 
 FACT_ORDER = ("-importance", "-updated_at", "-id")
@@ -20,6 +21,11 @@ def profile_get(*, user: User) -> UserProfile:
     """The user's profile, created empty on first use."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
     return profile
+
+
+def person_settings_get(*, user: User) -> PersonSettings:
+    """The person's effective settings for answering alone (defaults filled in); one query."""
+    return settings_of(profile_get(user=user))
 
 
 def fact_list(*, user: User) -> QuerySet[SemanticMemory]:

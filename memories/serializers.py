@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from clone_server.fields import StrictFloatField
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
+from memories.person_settings import MAX_PATTERN_CHARS, MAX_PATTERNS, settings_of
 from memories.services import (
     KIND_PATTERN,
     MAX_FACT_CHARS,
@@ -38,10 +39,76 @@ class ProfileOutput(serializers.Serializer):
     body = serializers.CharField()
     updated_at = serializers.DateTimeField(allow_null=True)
     calibration = serializers.JSONField()
+    never_auto = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Patterns never answered automatically: case-insensitive globs matched "
+        "anywhere in the question, the tool's name or any string of the tool's input.",
+    )
+    never_auto_is_default = serializers.BooleanField(
+        help_text="True while never_auto is the server's default list (PATCH null to return)."
+    )
+    audit_rate = serializers.FloatField(
+        help_text="Share of would-be automatic answers escalated anyway (default CLONE_AUDIT_RATE)."
+    )
+    agent_thresholds = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text='Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}.',
+    )
+    headless_answering = serializers.BooleanField(
+        help_text="Whether Clone may decide for agents that cannot ask the person."
+    )
+
+    def to_representation(self, profile):
+        data = {
+            "body": profile.body,
+            "updated_at": self.fields["updated_at"].to_representation(profile.updated_at)
+            if profile.updated_at
+            else None,
+            "calibration": profile.calibration,
+        }
+        effective = settings_of(profile)
+        data["never_auto"] = list(effective.never_auto)
+        data["never_auto_is_default"] = effective.never_auto_is_default
+        data["audit_rate"] = effective.audit_rate
+        data["agent_thresholds"] = effective.agent_thresholds
+        data["headless_answering"] = effective.headless_answering
+        return data
 
 
 class ProfileInput(serializers.Serializer):
     body = StrictCharField(allow_blank=True, max_length=MAX_PROFILE_CHARS, trim_whitespace=False)
+
+
+class ProfilePatchInput(serializers.Serializer):
+    """Any subset of the profile's writable fields; the others stay as they are."""
+
+    body = StrictCharField(
+        required=False, allow_blank=True, max_length=MAX_PROFILE_CHARS, trim_whitespace=False
+    )
+    never_auto = serializers.ListField(
+        child=StrictCharField(max_length=MAX_PATTERN_CHARS),
+        required=False,
+        allow_null=True,
+        max_length=MAX_PATTERNS,
+        help_text="null returns to the server's default list; [] means none.",
+    )
+    audit_rate = StrictFloatField(
+        required=False, allow_null=True, min_value=0.0, max_value=1.0, help_text="null: default"
+    )
+    agent_thresholds = serializers.DictField(
+        child=StrictFloatField(min_value=0.0, max_value=1.0), required=False
+    )
+    headless_answering = serializers.BooleanField(required=False)
+
+    def validate_headless_answering(self, value):
+        if not isinstance(self.initial_data.get("headless_answering"), bool):
+            raise serializers.ValidationError("Must be true or false.")
+        return value
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Send at least one field to change.")
+        return attrs
 
 
 class FactOutput(serializers.ModelSerializer):

@@ -12,9 +12,10 @@ from django.db.models.functions import Concat, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from clone_server.errors import ApiError
-from memories import conf
+from memories import conf, person_settings
 from memories.models import RawMemory, SemanticMemory, UserProfile
 from memories.sentences import event_sentence
 from recording.models import Event, EventKind
@@ -245,6 +246,64 @@ def profile_calibration_set(*, user: User, calibration: dict) -> None:
     profile.calibration = calibration
     profile.calibration_updated_at = timezone.now()
     profile.save(update_fields=["calibration", "calibration_updated_at"])
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def profile_patch(*, user: User, body: str = _UNSET, **settings: Any) -> UserProfile:
+    """Change the body and/or settings given (one transaction); the others stay."""
+    if body is not _UNSET:
+        profile_update(user=user, body=body)
+    return profile_settings_update(user=user, **settings)
+
+
+@transaction.atomic
+def profile_settings_update(
+    *,
+    user: User,
+    never_auto: list[str] | None = _UNSET,
+    audit_rate: float | None = _UNSET,
+    agent_thresholds: dict[str, float] = _UNSET,
+    headless_answering: bool = _UNSET,
+) -> UserProfile:
+    """Change the given settings (the others stay); ``None`` for ``never_auto`` or
+    ``audit_rate`` returns to the server's default. Validated here, whatever the caller:
+    a bad value is an ``invalid_request`` and nothing changes."""
+    problems: dict[str, list[str]] = {}
+    if never_auto is not _UNSET and (found := person_settings.never_auto_problems(never_auto)):
+        problems["never_auto"] = found
+    if audit_rate is not _UNSET and audit_rate is not None:
+        if isinstance(audit_rate, bool) or not isinstance(audit_rate, int | float):
+            problems["audit_rate"] = ["Must be a number in [0, 1], or null for the default."]
+        elif not 0.0 <= audit_rate <= 1.0:
+            problems["audit_rate"] = ["Must be in [0, 1]."]
+    if agent_thresholds is not _UNSET and (
+        found := person_settings.agent_thresholds_problems(agent_thresholds)
+    ):
+        problems["agent_thresholds"] = found
+    if headless_answering is not _UNSET and not isinstance(headless_answering, bool):
+        problems["headless_answering"] = ["Must be true or false."]
+    if problems:
+        raise ValidationError(problems)
+    profile = _profile_locked(user=user)
+    changed = []
+    if never_auto is not _UNSET:
+        profile.never_auto = None if never_auto is None else [p.strip() for p in never_auto]
+        changed.append("never_auto")
+    if audit_rate is not _UNSET:
+        profile.audit_rate = None if audit_rate is None else float(audit_rate)
+        changed.append("audit_rate")
+    if agent_thresholds is not _UNSET:
+        profile.agent_thresholds = {k: float(v) for k, v in agent_thresholds.items()}
+        changed.append("agent_thresholds")
+    if headless_answering is not _UNSET:
+        profile.headless_answering = headless_answering
+        changed.append("headless_answering")
+    if changed:
+        profile.save(update_fields=changed)
+    return profile
 
 
 # --- Facts -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from memories.serializers import (
     FactPatchInput,
     ProfileInput,
     ProfileOutput,
+    ProfilePatchInput,
     PromoteEpisodesInput,
     PromoteFactsInput,
     RawOutput,
@@ -60,6 +61,13 @@ class ProfileView(APIView):
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = services.profile_update(user=request.user, body=data.validated_data["body"])
+        return Response(ProfileOutput(profile).data)
+
+    @extend_schema(request=ProfilePatchInput, responses={200: ProfileOutput})
+    def patch(self, request):
+        data = ProfilePatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = services.profile_patch(user=request.user, **data.validated_data)
         return Response(ProfileOutput(profile).data)
 
 

@@ -16,6 +16,11 @@ class EscalationReason(models.TextChoices):
     AUDIT = "audit"
 
 
+class AnsweredBy(models.TextChoices):
+    CLONE = "clone"
+    PERSON = "person"
+
+
 class Outcome(models.TextChoices):
     ACCEPTED = "accepted"
     EDITED = "edited"
@@ -33,6 +38,19 @@ class Prediction(models.Model):
     )
     agent = models.CharField(max_length=200)
     agent_input = models.TextField()
+    # The request's structure, as the agent sent it (all optional; see the event schema).
+    tool = models.JSONField(null=True, blank=True)
+    options = models.JSONField(null=True, blank=True)
+    cwd = models.TextField(blank=True, default="")
+    context = models.TextField(blank=True, default="")
+    # The agent_prompt event this prediction answers, when it came from one.
+    prompt_event = models.ForeignKey(
+        "recording.Event",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     threshold = models.FloatField()
     k = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=16, choices=PredictionStatus.choices)
@@ -54,6 +72,12 @@ class Prediction(models.Model):
     )
     actual_reply = models.TextField(blank=True, default="")
     feedback_at = models.DateTimeField(null=True, blank=True)
+    # Who gave the agent its answer: Clone at once (auto), or the person later; blank while the
+    # question waits. A waiting agent polls the prediction for these.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.CharField(
+        max_length=16, choices=AnsweredBy.choices, blank=True, default=""
+    )
     # The importance change actually applied to each cited fact by the current outcome, so a
     # later flip takes back exactly that (see memories.decay).
     decay_applied = models.JSONField(default=dict, blank=True)
@@ -64,6 +88,12 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent"),
             models.Index(fields=["user", "status", "-created_at"], name="prediction_user_status"),
+            # The inbox: escalated, unlabelled, oldest first.
+            models.Index(
+                fields=["user", "created_at", "id"],
+                name="prediction_user_inbox",
+                condition=models.Q(status="escalated", outcome__isnull=True),
+            ),
             # The fitter's read: the newest labels in index order (the id breaks created_at ties
             # without a sort).
             models.Index(

@@ -10,7 +10,13 @@ from memories.selectors import profile_get
 from predictions import metrics
 from predictions.calibration import IDENTITY, MAX_LABELS, label_for
 from predictions.confidence import wilson
-from predictions.models import EscalationReason, Outcome, Prediction, PredictionStatus
+from predictions.models import (
+    AnsweredBy,
+    EscalationReason,
+    Outcome,
+    Prediction,
+    PredictionStatus,
+)
 
 
 def prediction_list(
@@ -30,11 +36,39 @@ def prediction_list(
         queryset = queryset.filter(outcome=outcome)
     if agent:
         queryset = queryset.filter(agent=agent)
-    return queryset.order_by("-created_at", "-id")
+    return queryset.select_related("prompt_event").order_by("-created_at", "-id")
+
+
+def prediction_inbox(*, user: User, agent: str | None = None) -> QuerySet[Prediction]:
+    """The questions waiting for the person: escalated, no outcome yet, oldest first (the
+    order to answer them in). The same rows as ``prediction_list(status="escalated",
+    outcome="none")``."""
+    queryset = Prediction.objects.filter(
+        user=user, status=PredictionStatus.ESCALATED, outcome__isnull=True
+    )
+    if agent:
+        queryset = queryset.filter(agent=agent)
+    return queryset.select_related("prompt_event").order_by("created_at", "id")
+
+
+def prediction_answer_text(prediction: Prediction) -> str | None:
+    """The answer the agent should act on: the person's reply once they answered (their
+    acceptance of the top candidate is that candidate), Clone's top candidate when Clone
+    answered, None while the question waits."""
+    top = str(prediction.candidates[0]["text"]) if prediction.candidates else None
+    if prediction.answered_by == AnsweredBy.PERSON:
+        return prediction.actual_reply or top
+    if prediction.answered_by == AnsweredBy.CLONE:
+        return top
+    return None
 
 
 def prediction_get(*, user: User, prediction_id: int) -> Prediction:
-    prediction = Prediction.objects.filter(user=user, pk=prediction_id).first()
+    prediction = (
+        Prediction.objects.filter(user=user, pk=prediction_id)
+        .select_related("prompt_event")
+        .first()
+    )
     if prediction is None:
         raise NotFound("No such prediction.")
     return prediction

@@ -1,10 +1,88 @@
+import json
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clone_server.errors import ApiError, error_body
 from clone_server.fields import StrictFloatField
-from predictions.models import Outcome, Prediction, PredictionStatus
+from predictions.models import (
+    AnsweredBy,
+    EscalationReason,
+    Outcome,
+    Prediction,
+    PredictionStatus,
+)
+from predictions.selectors import prediction_answer_text
 
 MAX_BATCH_ITEMS = 100
+
+
+MAX_TOOL_JSON_CHARS = 20_000
+MAX_OPTIONS = 20
+
+
+def _no_bad_text(value: Any, where: str) -> None:
+    """Postgres stores neither NUL characters nor lone surrogates, in keys or values."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        texts = [node] if isinstance(node, str) else []
+        if isinstance(node, dict):
+            texts.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        for text in texts:
+            if "\x00" in text:
+                raise serializers.ValidationError(f"{where}: NUL characters are not allowed.")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise serializers.ValidationError(
+                    f"{where}: strings must be valid Unicode."
+                ) from None
+
+
+class StrictTextField(serializers.CharField):
+    """Text only (DRF would turn 5 into "5"), without NUL characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        _no_bad_text(value, "text")
+        return value
+
+
+class ToolInput(serializers.Serializer):
+    """The action the agent asks to take: ``{"name": "Bash", "input": {"command": "ls"}}``."""
+
+    name = StrictTextField(max_length=200, help_text="Bash, Edit, WebFetch, mcp__x__y, ...")
+    input = serializers.DictField(
+        required=False, default=dict, help_text="The tool's arguments as the agent sent them."
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := set(data) - {"name", "input"}):
+            raise serializers.ValidationError(
+                f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}."
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs["name"].strip():
+            raise serializers.ValidationError({"name": "This field may not be blank."})
+        _no_bad_text(attrs["input"], "input")
+        if len(json.dumps(attrs["input"])) > MAX_TOOL_JSON_CHARS:
+            raise serializers.ValidationError(
+                {"input": f"At most {MAX_TOOL_JSON_CHARS} characters of JSON."}
+            )
+        return attrs
 
 
 class PredictItemInput(serializers.Serializer):
@@ -12,6 +90,43 @@ class PredictItemInput(serializers.Serializer):
     agent_input = serializers.CharField(max_length=20000, trim_whitespace=False)
     threshold = StrictFloatField(min_value=0.0, max_value=1.0, default=0.8)
     k = serializers.IntegerField(min_value=1, max_value=10, default=3)
+    tool = ToolInput(required=False, allow_null=True, default=None)
+    options = serializers.ListField(
+        child=StrictTextField(max_length=200),
+        required=False,
+        allow_null=True,
+        default=None,
+        allow_empty=False,
+        max_length=MAX_OPTIONS,
+        help_text='The choices the agent offers, e.g. ["yes", "no", "always"].',
+    )
+    cwd = StrictTextField(
+        max_length=4096,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The agent's working directory.",
+    )
+    context = StrictTextField(
+        max_length=20000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A short text of what the agent was doing (last message, diff summary).",
+    )
+    prompt_event_id = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]+$",
+        max_length=128,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The id of your agent_prompt event this prediction answers, if recorded.",
+    )
+
+    def validate_options(self, value):
+        if value is not None and any(not option.strip() for option in value):
+            raise serializers.ValidationError("Options may not be blank.")
+        return value
 
     def validate_agent_input(self, value: str) -> str:
         if not value.strip():
@@ -28,6 +143,19 @@ class PredictInput(PredictItemInput):
 class BatchInput(serializers.Serializer):
     items = PredictItemInput(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
     model = serializers.CharField(max_length=100, required=False, allow_null=True)
+
+
+class AnswerInput(serializers.Serializer):
+    reply = StrictTextField(max_length=20000, help_text="What the person actually answered.")
+
+    def validate_reply(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class InboxFilterInput(serializers.Serializer):
+    agent = serializers.CharField(max_length=200, required=False)
 
 
 class FeedbackInput(serializers.Serializer):
@@ -60,10 +188,32 @@ class CandidateOutput(serializers.Serializer):
     cited_facts = serializers.ListField(child=serializers.IntegerField())
 
 
+class ToolOutput(serializers.Serializer):
+    name = serializers.CharField()
+    input = serializers.DictField()
+
+
 class PredictionOutput(serializers.ModelSerializer):
     candidates = CandidateOutput(many=True)
     cited_facts = serializers.ListField(child=serializers.IntegerField())
     usage = serializers.DictField(child=serializers.IntegerField())
+    tool = ToolOutput(allow_null=True)
+    options = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    prompt_event_id = serializers.SerializerMethodField(
+        help_text="The agent_prompt event this prediction answers, if any."
+    )
+    escalation_reason = serializers.ChoiceField(
+        choices=[*EscalationReason.values, ""],
+        help_text="Why the person is asked; blank when Clone answered.",
+    )
+    answered_by = serializers.ChoiceField(
+        choices=[*AnsweredBy.values, ""],
+        help_text="clone (answered automatically), person (they answered), blank (waiting).",
+    )
+    answer = serializers.SerializerMethodField(
+        help_text="The answer the agent should act on: Clone's top candidate when Clone "
+        "answered, the person's reply once they answered, null while waiting."
+    )
 
     class Meta:
         model = Prediction
@@ -79,6 +229,14 @@ class PredictionOutput(serializers.ModelSerializer):
             "k",
             "agent",
             "agent_input",
+            "tool",
+            "options",
+            "cwd",
+            "context",
+            "prompt_event_id",
+            "answered_by",
+            "answered_at",
+            "answer",
             "model",
             "usage",
             "latency_ms",
@@ -87,6 +245,14 @@ class PredictionOutput(serializers.ModelSerializer):
             "feedback_at",
             "created_at",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_prompt_event_id(self, prediction: Prediction) -> str | None:
+        return prediction.prompt_event.event_id if prediction.prompt_event_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_answer(self, prediction: Prediction) -> str | None:
+        return prediction_answer_text(prediction)
 
     def to_representation(self, prediction: Prediction) -> dict:
         # Written out by hand: the same output as the declared fields (a test holds the two
@@ -113,6 +279,14 @@ class PredictionOutput(serializers.ModelSerializer):
             "k": prediction.k,
             "agent": prediction.agent,
             "agent_input": prediction.agent_input,
+            "tool": prediction.tool,
+            "options": prediction.options,
+            "cwd": prediction.cwd,
+            "context": prediction.context,
+            "prompt_event_id": self.get_prompt_event_id(prediction),
+            "answered_by": prediction.answered_by,
+            "answered_at": _iso(prediction.answered_at),
+            "answer": self.get_answer(prediction),
             "model": prediction.model,
             "usage": {key: int(value) for key, value in prediction.usage.items()},
             "latency_ms": prediction.latency_ms,

@@ -1,8 +1,9 @@
 """Writes of the Prediction layer: predict, batch predict, feedback."""
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connections, transaction
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 
 from clone_server import llm
 from clone_server.errors import ApiError
@@ -20,19 +21,32 @@ from memories.services import profile_calibration_set
 from predictions import confidence as gate
 from predictions import local, prompts, selectors
 from predictions.calibration import Calibration, platt_fit
-from predictions.models import Outcome, Prediction, PredictionStatus
+from predictions.judge import Verdict, judge
+from predictions.models import AnsweredBy, Outcome, Prediction, PredictionStatus
 from predictions.structured import (
     SESSION_MINUTES,
     parse_time,
     similar_decisions,
     structured_predict,
 )
+from recording.models import Event, EventKind
+from recording.services import event_ingest
 
 LOCAL_MODEL = "local"
+# The recording session of answers to predictions that came from no recorded prompt.
+ANSWERS_SESSION = "clone-answers"
 
 
 @dataclass(frozen=True)
 class PredictItem:
+    """One question as an agent asked it: the typed request every provider receives.
+
+    Beyond ``agent`` and ``agent_input`` (the question's text), all optional: ``tool``
+    (``{"name": "Bash", "input": {...}}``, the action asked for), ``options`` (the choices
+    offered), ``cwd``, ``context`` (what the agent was doing), ``prompt_event_id`` and
+    ``session_id`` (the producer's ids of the agent_prompt event it was recorded as, and of
+    its session, when it came from one)."""
+
     agent: str
     agent_input: str
     threshold: float = 0.8
@@ -40,6 +54,9 @@ class PredictItem:
     tool: dict[str, Any] | None = None
     options: list[str] | None = None
     context: str | None = None
+    cwd: str = ""
+    prompt_event_id: str | None = None
+    session_id: str | None = None
 
 
 @dataclass
@@ -52,6 +69,38 @@ class Answer:
     latency_ms: int = 0
     # Matched a never-auto pattern: escalated whatever the confidence.
     never_auto: str | None = None
+
+
+def _prompt_events(*, user: User, items: list[PredictItem]) -> dict[str, Event]:
+    """The user's agent_prompt events the items name, by producer id (one query, none when no
+    item names one); an id that is not one of them is a 400 on that item's field."""
+    wanted = {i.prompt_event_id for i in items if i.prompt_event_id}
+    if not wanted:
+        return {}
+    found = {
+        e.event_id: e
+        for e in Event.objects.filter(
+            user=user, event_id__in=wanted, kind=EventKind.AGENT_PROMPT
+        ).select_related("session")
+    }
+    problems = {
+        index: {"prompt_event_id": ["No agent_prompt event of yours has this id."]}
+        for index, item in enumerate(items)
+        if item.prompt_event_id and item.prompt_event_id not in found
+    }
+    if problems:
+        if len(items) == 1 and 0 in problems:
+            raise ValidationError(problems[0])
+        raise ValidationError({"items": [problems.get(i, {}) for i in range(len(items))]})
+    return found
+
+
+def _linked(item: PredictItem, events: dict[str, Event]) -> tuple[PredictItem, Event | None]:
+    """``item`` with the session of its prompt event filled in, and that event."""
+    event = events.get(item.prompt_event_id or "")
+    if event is None:
+        return item, None
+    return replace(item, session_id=event.session.external_id), event
 
 
 def _model_for_request(model: str | None) -> str:
@@ -255,6 +304,7 @@ def _prediction_build(
     calibration: Calibration,
     known_fact_ids: set[int],
     labels: int = 0,
+    prompt_event: Event | None = None,
 ) -> Prediction:
     """Calibrate every candidate (shrunk toward the prior on few labels, capped at its evidence),
     rank by calibrated confidence, decide auto vs escalated and why (``predictions.confidence``).
@@ -296,10 +346,18 @@ def _prediction_build(
         uncapped=uncapped_top,
         never_auto=answer.never_auto,
     )
+    automatic = decision.status == gate.AUTO
     prediction = Prediction(
         user=user,
         agent=item.agent,
         agent_input=item.agent_input,
+        tool=None if item.tool is None else {**item.tool, "input": item.tool.get("input") or {}},
+        options=item.options,
+        cwd=item.cwd,
+        context=item.context or "",
+        prompt_event=prompt_event,
+        answered_by=AnsweredBy.CLONE if automatic else "",
+        answered_at=timezone.now() if automatic else None,
         threshold=item.threshold,
         k=item.k,
         status=PredictionStatus.AUTO
@@ -331,8 +389,11 @@ def _audit(predictions: list[Prediction]) -> None:
     for prediction in sampled:
         prediction.status = PredictionStatus.ESCALATED
         prediction.escalation_reason = gate.AUDIT
+        prediction.answered_by, prediction.answered_at = "", None
     if sampled:
-        Prediction.objects.bulk_update(sampled, ["status", "escalation_reason"])
+        Prediction.objects.bulk_update(
+            sampled, ["status", "escalation_reason", "answered_by", "answered_at"]
+        )
 
 
 def _labels_known(*, user: User, decisions: list[dict]) -> int:
@@ -354,8 +415,14 @@ def prediction_create(
     tool: dict[str, Any] | None = None,
     options: list[str] | None = None,
     context: str | None = None,
+    cwd: str = "",
+    prompt_event_id: str | None = None,
 ) -> Prediction:
     """Predict the user's reply to one agent prompt and store it.
+
+    ``tool``, ``options``, ``cwd`` and ``context`` are the request's structure (stored as
+    given); ``prompt_event_id`` links the prediction to the user's agent_prompt event it
+    answers (a 400 when there is no such event).
 
     With a ``tool`` (and ``options``), the local provider predicts from the person's past
     decisions on the same kind of request (``predictions.structured``). Automatic only as
@@ -375,7 +442,10 @@ def prediction_create(
         tool=tool,
         options=options,
         context=context,
+        cwd=cwd,
+        prompt_event_id=prompt_event_id,
     )
+    item, prompt_event = _linked(item, _prompt_events(user=user, items=[item]))
     bundle = context_bundle(
         user=user, agent_input=agent_input, relevant_limit=_relevant_limit(resolved)
     )
@@ -398,6 +468,7 @@ def prediction_create(
         calibration=calibration,
         known_fact_ids={f["id"] for f in bundle["facts"]},
         labels=_labels_known(user=user, decisions=decisions),
+        prompt_event=prompt_event,
     )
     prediction.save()
     _audit([prediction])
@@ -426,6 +497,9 @@ def prediction_batch_create(
     ``unsupported_model`` fail the whole request.
     """
     resolved = _model_for_request(model)
+    prompt_events = _prompt_events(user=user, items=items)
+    linked = [_linked(item, prompt_events) for item in items]
+    items = [item for item, _ in linked]
     bundle = context_bundle(user=user, agent_input=None)
     decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
     labels = _labels_known(user=user, decisions=decisions)
@@ -459,7 +533,7 @@ def prediction_batch_create(
 
     to_store: list[Prediction] = []
     results: list[Prediction | ApiError] = []
-    for item, answer in zip(items, answers, strict=True):
+    for (item, prompt_event), answer in zip(linked, answers, strict=True):
         if isinstance(answer, ApiError):
             results.append(answer)
             continue
@@ -470,6 +544,7 @@ def prediction_batch_create(
             calibration=calibration,
             known_fact_ids=known_fact_ids,
             labels=labels,
+            prompt_event=prompt_event,
         )
         to_store.append(prediction)
         results.append(prediction)
@@ -503,8 +578,92 @@ def prediction_feedback(
     if actual_reply or outcome == Outcome.ACCEPTED:
         prediction.actual_reply = actual_reply
     prediction.feedback_at = timezone.now()
-    prediction.save(update_fields=["outcome", "actual_reply", "feedback_at", "decay_applied"])
+    fields = ["outcome", "actual_reply", "feedback_at", "decay_applied"]
+    if prediction.status == PredictionStatus.ESCALATED:
+        # The person's verdict on a question Clone escalated is their answer to it.
+        prediction.answered_by = AnsweredBy.PERSON
+        prediction.answered_at = prediction.feedback_at
+        fields += ["answered_by", "answered_at"]
+    prediction.save(update_fields=fields)
     return prediction
+
+
+def _prompt_event_for(prediction: Prediction) -> dict[str, Any]:
+    """An agent_prompt CloneEvent standing for a prediction that came from none, so the person's
+    answer has a prompt to reply to in Memory. Its id derives from the prediction: answering
+    again reuses it."""
+    payload: dict[str, Any] = {"agent": prediction.agent, "text": prediction.agent_input}
+    if prediction.tool is not None:
+        payload["tool"] = prediction.tool
+    if prediction.options is not None:
+        payload["options"] = prediction.options
+    if prediction.cwd:
+        payload["cwd"] = prediction.cwd
+    if prediction.context:
+        payload["context"] = prediction.context
+    return {
+        "id": f"clone-prediction-{prediction.pk}",
+        "session_id": ANSWERS_SESSION,
+        "kind": EventKind.AGENT_PROMPT,
+        "occurred_at": prediction.created_at.isoformat(),
+        "source": "clone",
+        "payload": payload,
+    }
+
+
+@transaction.atomic
+def prediction_answer(*, user: User, prediction_id: int, reply: str) -> tuple[Prediction, Verdict]:
+    """Record the person's actual reply to one of their predictions.
+
+    The reply is labelled with the judge ``evaluate`` uses (accepted / edited / rejected against
+    the top candidate), stored through :func:`prediction_feedback` (decay, calibration set, flip
+    rules: answering again is a flip like any feedback) and recorded as a ``user_reply`` event
+    through the recording service, ``in_reply_to`` the prediction's prompt event (or, for a
+    prediction that came from none, an ``agent_prompt`` event recorded for it once), so Memory
+    learns from it. ``answered_by`` becomes ``person``, ``answered_at`` now. All or nothing;
+    another user's id is a 404.
+    """
+    if not isinstance(reply, str) or not reply.strip():
+        raise ValidationError({"reply": ["This field may not be blank."]})
+    prediction = (
+        Prediction.objects.select_for_update(of=("self",))
+        .select_related("prompt_event__session")
+        .filter(user=user, pk=prediction_id)
+        .first()
+    )
+    if prediction is None:
+        raise NotFound("No such prediction.")
+    top = str(prediction.candidates[0]["text"]) if prediction.candidates else ""
+    verdict = judge(predicted=top, actual=reply)
+
+    now = timezone.now()
+    events = []
+    if prediction.prompt_event is not None:
+        prompt_id = prediction.prompt_event.event_id
+        session_id = prediction.prompt_event.session.external_id
+    else:
+        prompt = _prompt_event_for(prediction)
+        prompt_id, session_id = prompt["id"], prompt["session_id"]
+        events.append(prompt)
+    events.append(
+        {
+            "id": f"clone-answer-{prediction.pk}-{uuid.uuid4().hex[:16]}",
+            "session_id": session_id,
+            "kind": EventKind.USER_REPLY,
+            "occurred_at": now.isoformat(),
+            "source": "clone",
+            "payload": {"text": reply, "in_reply_to": prompt_id},
+        }
+    )
+    event_ingest(user=user, events=events)
+
+    prediction = prediction_feedback(
+        user=user, prediction_id=prediction.pk, outcome=verdict.outcome, actual_reply=reply
+    )
+    prediction.answered_by = AnsweredBy.PERSON
+    prediction.answered_at = now
+    prediction.save(update_fields=["answered_by", "answered_at"])
+    return prediction, verdict
 
 
 def calibration_refit(*, user: User) -> Calibration:

@@ -9,6 +9,8 @@ urlpatterns = [
     path("predict/", views.PredictView.as_view(), name="predict"),
     path("predict/batch/", views.PredictBatchView.as_view(), name="batch"),
     path("stats/", views.StatsView.as_view(), name="stats"),
+    path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("<int:prediction_id>/", views.PredictionDetailView.as_view(), name="detail"),
     path("<int:prediction_id>/feedback/", views.FeedbackView.as_view(), name="feedback"),
+    path("<int:prediction_id>/answer/", views.AnswerView.as_view(), name="answer"),
 ]

@@ -5,10 +5,12 @@ from rest_framework.views import APIView
 
 from predictions import selectors, services
 from predictions.serializers import (
+    AnswerInput,
     BatchInput,
     BatchItemOutput,
     BatchOutput,
     FeedbackInput,
+    InboxFilterInput,
     ListFilterInput,
     PredictInput,
     PredictionOutput,
@@ -63,6 +65,40 @@ class PredictionListView(generics.ListAPIView):
         filters = ListFilterInput(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return selectors.prediction_list(user=self.request.user, **filters.validated_data)
+
+
+class InboxView(generics.ListAPIView):
+    """The questions Clone escalated that wait for the person's answer, oldest first."""
+
+    serializer_class = PredictionOutput
+
+    @extend_schema(parameters=[OpenApiParameter("agent", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = InboxFilterInput(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return selectors.prediction_inbox(user=self.request.user, **filters.validated_data)
+
+
+class AnswerView(APIView):
+    @extend_schema(
+        request=AnswerInput,
+        responses={200: PredictionOutput},
+        description=(
+            "The person's actual reply: labelled against the top candidate with the judge "
+            "`evaluate` uses, stored as feedback (answering again is a flip) and recorded as a "
+            "`user_reply` event. `answered_by` becomes `person`."
+        ),
+    )
+    def post(self, request, prediction_id: int):
+        payload = AnswerInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        prediction, _ = services.prediction_answer(
+            user=request.user, prediction_id=prediction_id, **payload.validated_data
+        )
+        return Response(PredictionOutput(prediction).data)
 
 
 class PredictionDetailView(APIView):

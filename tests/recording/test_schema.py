@@ -83,3 +83,50 @@ def test_problem_messages_do_not_echo_huge_values():
     assert [p.path for p in problems] == ["$.payload.text"]
     huge = event(id="x" * 100_000)
     assert all(len(p.message) <= 300 for p in event_problems(huge))
+
+
+STRUCTURED_PROMPT = {
+    "agent": "claude-code",
+    "text": "Bash: npm test",
+    "tool": {"name": "Bash", "input": {"command": "npm test"}},
+    "options": ["yes", "no", "always"],
+    "cwd": "/home/ada/shop",
+    "context": "I updated the reports.",
+}
+
+
+def test_an_agent_prompt_may_carry_its_structure():
+    assert event_problems(event("agent_prompt", payload=STRUCTURED_PROMPT)) == []
+
+
+def test_an_agent_prompt_without_structure_stays_valid():
+    assert event_problems(event("agent_prompt", payload={"agent": "a", "text": "t"})) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"tool": "Bash"}, "$.payload.tool"),
+        ({"tool": {"input": {}}}, "$.payload.tool.name"),
+        ({"tool": {"name": "Bash", "input": "ls"}}, "$.payload.tool.input"),
+        ({"options": "yes"}, "$.payload.options"),
+        ({"options": [""]}, "$.payload.options[0]"),
+        ({"options": ["o"] * 21}, "$.payload.options"),
+        ({"cwd": 5}, "$.payload.cwd"),
+        ({"context": "x" * 20_001}, "$.payload.context"),
+    ],
+    ids=[
+        "tool-text",
+        "tool-no-name",
+        "input-text",
+        "options-text",
+        "option-empty",
+        "too-many",
+        "cwd-number",
+        "context-long",
+    ],
+)
+def test_a_malformed_structure_is_refused_by_both_validators(change, path):
+    bad = event("agent_prompt", payload={**STRUCTURED_PROMPT, **change})
+    assert [p.path for p in event_problems(bad)] == [path]
+    assert not jsonschema_rs.validator_for(EVENT_SCHEMA, validate_formats=True).is_valid(bad)
