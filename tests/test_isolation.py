@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from memories import promotion
 from memories.services import raw_sync
+from predictions.services import prediction_create
 from recording.services import event_ingest
 from tests.factories import event
 from tests.fakes.anthropic import tool_reply
@@ -199,7 +200,15 @@ def _answer_for(alice: World):
 def _bodies(alice: World) -> dict[tuple[str, str], Any]:
     """Valid bodies for the endpoints that act on the caller's own data, so the walk runs them
     for real. Some reuse A's identifiers, which must mean nothing in B's account."""
-    ask = {"agent": "claude-code", "agent_input": "Deploy to production now?", "k": 1}
+    ask = {
+        "agent": "claude-code",
+        "agent_input": "Deploy to production now?",
+        "k": 1,
+        "tool": {"name": "Bash", "input": {"command": "make deploy"}},
+        "options": ["yes", "no"],
+        "cwd": "/srv",
+        "context": "B's deploy",
+    }
     return {
         ("recording:events", "post"): event(
             "note", id=alice.event_ids[2], session_id=alice.session_id, payload={"text": "b"}
@@ -215,6 +224,8 @@ def _bodies(alice: World) -> dict[tuple[str, str], Any]:
         ("accounts:api-keys", "post"): {"name": f"{BOB} second key"},
         ("memories:fact", "patch"): {"text": f"{BOB} overwrote", "importance": 0.0},
         ("predictions:feedback", "post"): {"outcome": "rejected", "actual_reply": "no"},
+        ("predictions:answer", "post"): {"reply": "no"},
+        ("memories:profile", "patch"): {"audit_rate": 0.5, "never_auto": [f"{BOB} pattern"]},
     }
 
 
@@ -236,6 +247,17 @@ def alice_and_bob(user, other_user, fake_anthropic):
     event_ingest(user=other_user, events=[event("note", session_id=f"{BOB}-3") for _ in range(2)])
     event_ingest(user=other_user, events=[event("agent_prompt", session_id=f"{BOB}-3")])
     raw_sync(user=other_user)
+    # A question waiting for B's answer, for the inbox.
+    fake_anthropic.respond_with(
+        lambda req: tool_reply(
+            {
+                "candidates": [
+                    {"text": f"{BOB} maybe", "reasoning": "r", "confidence": 0.1, "cited_facts": []}
+                ]
+            }
+        )
+    )
+    prediction_create(user=other_user, agent="claude-code", agent_input=f"{BOB} waiting?", k=1)
     # And events not yet synced, for the sync endpoint.
     event_ingest(user=other_user, events=[event("note", session_id=f"{BOB}-4")])
     fake_anthropic.reset()

@@ -110,7 +110,15 @@ def build_world(user, fake_anthropic, *, marker: str, at=BASE_TIME) -> World:
         )
     )
     prediction = prediction_create(
-        user=user, agent="claude-code", agent_input=f"Deploy {marker} today?", k=1
+        user=user,
+        agent="claude-code",
+        agent_input=f"Deploy {marker} today?",
+        k=1,
+        tool={"name": "Bash", "input": {"command": f"make deploy-{marker}"}},
+        options=["yes", "no"],
+        cwd=f"/srv/{marker}",
+        context=f"{marker} finished the release notes",
+        prompt_event_id=prompt["id"],
     )
     prediction_feedback(
         user=user, prediction_id=prediction.id, outcome="edited", actual_reply=f"{marker} later"
