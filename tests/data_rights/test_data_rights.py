@@ -90,6 +90,15 @@ def test_export_holds_every_tier_of_the_callers_data_and_nothing_of_anyone_else(
     assert prediction["raw_confidence"] == 0.9
     assert prediction["cited_facts"] == [derived]
     assert prediction["decay_applied"]
+    assert prediction["tool"] == {"name": "Bash", "input": {"command": "make deploy-ALICEMARK"}}
+    assert prediction["options"] == ["yes", "no"]
+    assert (prediction["cwd"], prediction["context"]) == (
+        "/srv/ALICEMARK",
+        "ALICEMARK finished the release notes",
+    )
+    assert prediction["escalation_reason"] in {"", "below_threshold"}
+    assert prediction["answered_by"] in {"clone", "person"}
+    assert prediction["prompt_event_id"] is not None
 
     keys = {k["name"] for k in body["api_keys"]}
     assert "ALICEMARK laptop" in keys
