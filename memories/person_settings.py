@@ -1,13 +1,11 @@
-"""The person's own rules for how much Clone may answer alone, stored on their profile.
+r"""The person's own rules for how much Clone may answer alone, stored on their profile.
 
 This module owns their storage, defaults and validation; the Prediction layer applies them.
 
 - ``never_auto``: patterns that are never answered automatically. A pattern is a
-  case-insensitive shell-style glob (``*`` any text, ``?`` one character, ``[abc]`` one of)
-  that matches *anywhere* in one of the request's texts: the question, the tool's name, or any
-  string in the tool's input (its command, path, URL, ...), each on its own. ``git push * -f``
-  matches ``git push origin main -f``; ``sudo `` matches ``sudo rm x`` (and, being a substring,
-  ``pseudo code``: a false match only means the person is asked). ``null`` (the default)
+  case-insensitive Python regular expression searched in the request: its question, the tool's
+  name and the tool's input values (``predictions.confidence.never_auto_match`` applies them).
+  ``\bgit\s+push\b.*--force`` matches ``git push origin main --force``. ``null`` (the default)
   means the server's list, :data:`DEFAULT_NEVER_AUTO`; ``[]`` means none.
 - ``audit_rate``: the share (0..1) of would-be automatic answers escalated anyway so their
   precision stays measured; ``null`` means ``settings.CLONE_AUDIT_RATE``.
@@ -19,38 +17,22 @@ This module owns their storage, defaults and validation; the Prediction layer ap
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 
-# Recursive deletes, force pushes, privilege escalation, keys and credentials.
+# Case-insensitive regular expressions: recursive deletes, force pushes, destructive resets,
+# privilege escalation, keys and credentials, dropped databases.
 DEFAULT_NEVER_AUTO: tuple[str, ...] = (
-    "rm -rf",
-    "rm -fr",
-    "rm -r *",
-    "rm --recursive",
-    "git push -f",
-    "git push --force",
-    "git push * -f",
-    "git push * --force",
-    "git push *+*:",
-    "sudo *",
-    "~/.ssh",
-    "/.ssh/",
-    "id_rsa",
-    "id_ed25519",
-    "credential",
-    ".aws/",
-    ".netrc",
-    ".env",
-    "*.pem",
-    "secret",
-    "password",
+    r"\brm\s+(-[a-z]*r[a-z]*f?|-[a-z]*f[a-z]*r|--recursive)\b",  # recursive deletes
+    r"\bgit\s+push\b.*(\s-f\b|--force)",  # force pushes
+    r"\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f)",
+    r"(^|[\s;&|(])sudo\s",
+    r"~/\.ssh|/\.ssh/|\bid_rsa\b|\bid_ed25519\b",
+    r"\.env\b|credentials|secret|password|passwd|\btoken\b|api[_-]?key|\.pem\b|\.aws/",
+    r"\bdrop\s+(table|database)\b|\bmkfs\b|\bdd\s+if=",
 )
 MAX_PATTERNS = 200
 MAX_PATTERN_CHARS = 200
@@ -71,10 +53,6 @@ class PersonSettings:
     def threshold_for(self, agent: str, default: float) -> float:
         return self.agent_thresholds.get(agent, default)
 
-    def never_auto_match(self, *, text: str, tool: dict[str, Any] | None) -> str | None:
-        """The first ``never_auto`` pattern the request matches, or None."""
-        return never_auto_match(patterns=self.never_auto, text=text, tool=tool)
-
 
 def default_audit_rate() -> float:
     return float(settings.CLONE_AUDIT_RATE)
@@ -92,39 +70,6 @@ def settings_of(profile: Any) -> PersonSettings:
     )
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for child in value.values():
-            yield from _strings(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _strings(child)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    # fnmatch's translation anchors at both ends; the surrounding stars make it "anywhere".
-    return re.compile(fnmatch.translate(f"*{pattern.casefold()}*"))
-
-
-def never_auto_match(
-    *, patterns: Iterable[str], text: str, tool: dict[str, Any] | None
-) -> str | None:
-    """The first of ``patterns`` that matches the request (syntax in the module docstring)."""
-    subjects = [text]
-    if tool:
-        subjects.append(str(tool.get("name", "")))
-        subjects.extend(_strings(tool.get("input")))
-    folded = [s.casefold() for s in subjects if s]
-    for pattern in patterns:
-        regex = _compiled(pattern)
-        if any(regex.match(subject) for subject in folded):
-            return pattern
-    return None
-
-
 def never_auto_problems(value: Any) -> list[str]:
     """Why ``value`` is not a valid ``never_auto`` list (empty when it is)."""
     if value is None:
@@ -139,6 +84,11 @@ def never_auto_problems(value: Any) -> list[str]:
             problems.append(f"[{i}]: must be a non-empty string.")
         elif len(pattern) > MAX_PATTERN_CHARS or "\x00" in pattern:
             problems.append(f"[{i}]: at most {MAX_PATTERN_CHARS} characters, no NUL.")
+        else:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"[{i}]: not a regular expression ({exc}).")
     return problems
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from memories import person_settings
 from predictions.calibration import METHOD_PLATT, Calibration
 
 AUTO = "auto"
@@ -45,16 +46,8 @@ PRIOR_CAP = 0.89
 DEFAULT_MIN_LABELS_FOR_AUTO = 30
 DEFAULT_AUDIT_RATE = 0.05
 
-# Case-insensitive regular expressions searched in the request's text and its tool input.
-DEFAULT_NEVER_AUTO = (
-    r"\brm\s+(-[a-z]*r[a-z]*f?|-[a-z]*f[a-z]*r|--recursive)\b",  # recursive deletes
-    r"\bgit\s+push\b.*(\s-f\b|--force)",  # force pushes
-    r"\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f)",
-    r"(^|[\s;&|(])sudo\s",
-    r"~/\.ssh|/\.ssh/|\bid_rsa\b|\bid_ed25519\b",
-    r"\.env\b|credentials|secret|password|passwd|\btoken\b|api[_-]?key|\.pem\b|\.aws/",
-    r"\bdrop\s+(table|database)\b|\bmkfs\b|\bdd\s+if=",
-)
+# The default list lives with the person's settings, which can replace it.
+DEFAULT_NEVER_AUTO = person_settings.DEFAULT_NEVER_AUTO
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from memories.person_settings import DEFAULT_NEVER_AUTO, never_auto_match
+from memories.person_settings import DEFAULT_NEVER_AUTO
 from memories.selectors import person_settings_get
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +65,7 @@ BAD = {
     "pattern-too-long": {"never_auto": ["x" * 201]},
     "too-many-patterns": {"never_auto": [f"p{i}" for i in range(201)]},
     "pattern-nul": {"never_auto": ["a\x00"]},
+    "pattern-not-regex": {"never_auto": ["rm -rf ("]},
     "rate-above-one": {"audit_rate": 1.5},
     "rate-negative": {"audit_rate": -0.1},
     "rate-text": {"audit_rate": "0.1"},
@@ -95,42 +96,13 @@ def test_settings_are_per_user(api, other_user, client_for):
     assert theirs["never_auto_is_default"] is True
 
 
-@pytest.mark.parametrize(
-    ("text", "tool", "expected"),
-    [
-        ("Bash: rm -rf build", None, "rm -rf"),
-        ("Run it?", {"name": "Bash", "input": {"command": "RM -RF /tmp/x"}}, "rm -rf"),
-        (
-            "Push?",
-            {"name": "Bash", "input": {"command": "git push origin main --force"}},
-            "git push * --force",
-        ),
-        ("Edit?", {"name": "Edit", "input": {"file_path": "/home/ada/.ssh/config"}}, "/.ssh/"),
-        ("Run?", {"name": "Bash", "input": {"command": "sudo apt install x"}}, "sudo *"),
-        ("Read?", {"name": "Read", "input": {"file_path": "/srv/.env"}}, ".env"),
-        ("Run the tests?", {"name": "Bash", "input": {"command": "npm test"}}, None),
-        ("Push?", {"name": "Bash", "input": {"command": "git push origin feat-foo"}}, None),
-        ("Delete?", {"name": "Bash", "input": {"command": "rm build/out.txt"}}, None),
-    ],
-    ids=[
-        "text",
-        "command-case",
-        "force-push",
-        "ssh",
-        "sudo",
-        "dotenv",
-        "safe",
-        "branch-f",
-        "rm-file",
-    ],
-)
-def test_default_patterns(text, tool, expected):
-    assert never_auto_match(patterns=DEFAULT_NEVER_AUTO, text=text, tool=tool) == expected
+def test_the_default_list_is_the_one_the_predictor_applies():
+    from predictions import confidence
 
-
-def test_patterns_are_globs_matched_anywhere_in_one_text():
-    assert never_auto_match(patterns=["deploy * prod"], text="please deploy it to prod", tool=None)
-    assert never_auto_match(patterns=["deploy?"], text="Deploy!", tool=None) == "deploy?"
-    # Each text on its own: a pattern cannot straddle the question and the command.
-    tool = {"name": "Bash", "input": {"command": "prod"}}
-    assert never_auto_match(patterns=["deploy*prod"], text="deploy", tool=tool) is None
+    assert confidence.DEFAULT_NEVER_AUTO == DEFAULT_NEVER_AUTO
+    found = confidence.never_auto_match(
+        patterns=DEFAULT_NEVER_AUTO,
+        text="Run it?",
+        tool={"name": "Bash", "input": {"command": "git push origin main --force"}},
+    )
+    assert found is not None
