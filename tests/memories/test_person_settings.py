@@ -49,7 +49,8 @@ def test_patch_changes_only_what_is_sent(api, user):
     assert again["body"] == "Ada L." and again["audit_rate"] == 0.2
 
 
-def test_null_returns_to_the_defaults_and_an_empty_list_means_none(api):
+def test_null_returns_to_the_defaults_and_an_empty_list_means_none(api, settings):
+    settings.CLONE_AUDIT_RATE = 0.05
     api.patch(reverse(PROFILE), {"never_auto": [], "audit_rate": 0.5}, format="json")
     assert api.get(reverse(PROFILE)).json()["never_auto"] == []
     body = api.patch(reverse(PROFILE), {"never_auto": None, "audit_rate": None}, format="json")
@@ -89,7 +90,8 @@ def test_bad_settings_are_400_and_change_nothing(api, body):
     assert api.get(reverse(PROFILE)).json() == before
 
 
-def test_settings_are_per_user(api, other_user, client_for):
+def test_settings_are_per_user(api, other_user, client_for, settings):
+    settings.CLONE_AUDIT_RATE = 0.05
     api.patch(reverse(PROFILE), {"audit_rate": 0.9, "never_auto": []}, format="json")
     theirs = client_for(other_user, "jwt").get(reverse(PROFILE)).json()
     assert theirs["audit_rate"] == 0.05
