@@ -55,33 +55,60 @@ STOPWORDS = _wordset(
     didnt dont doesnt wont shouldnt wouldnt instead rather over use uses used using"""
 )
 
-# A few developer-domain synonyms, applied to whole tokens before stemming.
-SYNONYMS = {
-    "pytest": "test",
-    "jest": "test",
-    "vitest": "test",
-    "unittest": "test",
-    "tests": "test",
-    "testing": "test",
-    "suite": "test",
-    "specs": "test",
-    "spec": "test",
-    "execute": "run",
-    "exec": "run",
-    "launch": "run",
-    "remove": "delete",
-    "rm": "delete",
-    "wipe": "delete",
-    "erase": "delete",
-    "reinstall": "install",
-    "migrate": "migration",
-    "db": "database",
-    "repo": "repository",
-    "deps": "dependency",
-    "dependencies": "dependency",
-    "pr": "pull",
-    "proceed": "continue",
-}
+# The one synonym table. Words in a group mean the same thing to a developer: ``terms`` maps
+# each to its group's first word (before and after stemming), and relevance widens a search
+# with the whole group.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("test", "pytest", "jest", "vitest", "unittest", "tests", "testing", "suite", "specs", "spec"),
+    ("run", "execute", "exec", "launch"),
+    ("delete", "remove", "rm", "wipe", "erase"),
+    ("install", "reinstall"),
+    ("migration", "migrate"),
+    ("database", "db"),
+    ("repository", "repo"),
+    ("dependency", "deps", "dependencies"),
+    ("pull", "pr"),
+    ("continue", "proceed"),
+)
+# Looser neighbours of a group (or groups of their own) that people and agents use
+# interchangeably when asking for permission to act: relevance widens a search with them too,
+# but they are not the same word, so ``terms`` leaves them alone.
+RELATED_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("delete", "drop"),
+    ("run", "start"),
+    ("install", "add", "setup"),
+    ("create", "make", "new", "generate", "scaffold"),
+    ("update", "upgrade", "bump"),
+    ("fix", "repair", "patch", "resolve"),
+    ("deploy", "ship", "release", "publish"),
+    ("commit", "save", "checkpoint"),
+    ("push", "upload"),
+    ("database", "postgres", "sqlite"),
+    ("migration", "migrations"),
+    ("dependency", "package", "packages", "library"),
+    ("config", "configuration", "settings"),
+    ("backup", "back", "snapshot", "dump"),
+    ("refactor", "restructure", "rewrite", "cleanup"),
+    ("branch", "checkout"),
+    ("continue", "go", "ahead"),
+    ("stop", "abort", "cancel", "halt"),
+    ("error", "failure", "exception", "bug", "crash"),
+    ("docs", "documentation", "readme"),
+    ("lint", "linter", "ruff", "eslint", "format"),
+)
+SYNONYMS: dict[str, str] = {word: group[0] for group in SYNONYM_GROUPS for word in group[1:]}
+
+
+def _widening() -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for group in (*SYNONYM_GROUPS, *RELATED_GROUPS):
+        words = groups.setdefault(group[0], [])
+        words.extend(w for w in group if w not in words)
+    return {word: tuple(words) for words in groups.values() for word in words}
+
+
+# Every word of a group (synonyms and related words) -> the whole group, head first.
+WIDER_WORDS: dict[str, tuple[str, ...]] = _widening()
 
 # Cached: the same prompts and replies come back in every call of a batch and across calls.
 # The rule above for ASCII: apostrophes dropped, punctuation and symbols (P*, S*) to spaces.
@@ -275,10 +302,16 @@ def parse_time(value: Any) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def recency(when: datetime | None, anchor: datetime | None, *, unknown: float) -> float:
-    """``0.5 ** (age_days / HALF_LIFE_DAYS)`` of ``when`` before ``anchor`` (never negative);
-    ``unknown`` when either time is missing."""
+def recency(
+    when: datetime | None,
+    anchor: datetime | None,
+    *,
+    unknown: float,
+    half_life_days: float = HALF_LIFE_DAYS,
+) -> float:
+    """``0.5 ** (age_days / half_life_days)`` of ``when`` before ``anchor`` (an age below zero
+    counts as zero); ``unknown`` when either time is missing."""
     if when is None or anchor is None:
         return unknown
     age_days = max(0.0, (anchor - when).total_seconds() / 86400)
-    return 0.5 ** (age_days / HALF_LIFE_DAYS)
+    return 0.5 ** (age_days / half_life_days)

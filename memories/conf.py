@@ -6,6 +6,11 @@ The defaults live in ``clone_server/settings.py`` (environment-driven), nowhere 
 from django.conf import settings
 
 
+def bounded(requested: int | None, cap: int) -> int:
+    """What a caller asked for, never above ``cap``; ``cap`` when it asked for nothing."""
+    return cap if requested is None else min(requested, cap)
+
+
 def sync_chunk_size() -> int:
     """Events rendered per chunk by ``raw_sync``: 100k events never load at once."""
     return int(settings.CLONE_MEMORY_SYNC_CHUNK)

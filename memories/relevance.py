@@ -2,7 +2,7 @@
 
 Postgres: one query for any number of inputs. Each input becomes an OR-ed ``tsquery`` on the
 english configuration (stemming: "migrations" finds "migrate"), widened by a small synonym
-table. The match is
+table (``clone_server.text``). The match is
 computed once per query over the user's newest ``relevance_window()`` answered prompts (read
 by a backward scan of a small partial btree), so the work per input is bounded by the window,
 not by the history (``bench/bundle.py`` measures it). The best
@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import connection
 
+from clone_server.text import WIDER_WORDS
 from memories import conf
 from memories.models import RawMemory
 from recording.models import EventKind
@@ -34,34 +35,6 @@ FALLBACK_CANDIDATES = 5000
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
-# Words people and agents use interchangeably when asking for permission to act.
-_SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("delete", "remove", "drop", "erase", "rm", "wipe"),
-    ("run", "execute", "launch", "start"),
-    ("test", "tests", "pytest", "spec", "specs"),
-    ("install", "add", "setup"),
-    ("create", "make", "new", "generate", "scaffold"),
-    ("update", "upgrade", "bump"),
-    ("fix", "repair", "patch", "resolve"),
-    ("deploy", "ship", "release", "publish"),
-    ("commit", "save", "checkpoint"),
-    ("push", "upload"),
-    ("db", "database", "postgres", "sqlite"),
-    ("migration", "migrations", "migrate"),
-    ("repo", "repository"),
-    ("config", "configuration", "settings"),
-    ("dependency", "dependencies", "package", "packages", "library", "deps"),
-    ("backup", "back", "snapshot", "dump"),
-    ("refactor", "restructure", "rewrite", "cleanup"),
-    ("branch", "checkout"),
-    ("continue", "proceed", "go", "ahead"),
-    ("stop", "abort", "cancel", "halt"),
-    ("error", "failure", "exception", "bug", "crash"),
-    ("docs", "documentation", "readme"),
-    ("lint", "linter", "ruff", "eslint", "format"),
-)
-_SYNONYMS: dict[str, tuple[str, ...]] = {word: group for group in _SYNONYM_GROUPS for word in group}
-
 
 def query_terms(text: str) -> list[str]:
     """Lower-cased word tokens of ``text`` plus their synonyms, de-duplicated, bounded."""
@@ -70,7 +43,7 @@ def query_terms(text: str) -> list[str]:
         if len(token) < 2:
             continue
         terms.setdefault(token, None)
-        for synonym in _SYNONYMS.get(token, ()):
+        for synonym in WIDER_WORDS.get(token, ()):
             terms.setdefault(synonym, None)
     return list(terms)[:MAX_TERMS]
 
@@ -176,7 +149,7 @@ def _overlap(wanted: set[str], have: set[str]) -> float:
     hits = sum(
         1
         for word in wanted
-        if word in have or any(_stem(s) in have for s in _SYNONYMS.get(word, ()))
+        if word in have or any(_stem(s) in have for s in WIDER_WORDS.get(word, ()))
     )
     return hits / len(wanted)
 

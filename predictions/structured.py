@@ -49,6 +49,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from clone_server.text import recency
+
 HALF_LIFE_DAYS = 60.0
 SESSION_MINUTES = 30.0
 SESSION_WEIGHT = 2.0
@@ -265,7 +267,7 @@ def _weight(when: datetime | None, now: datetime | None) -> float:
         age = (now - when).total_seconds()
     except TypeError:
         return 1.0
-    weight = 0.5 ** (max(0.0, age) / 86400 / HALF_LIFE_DAYS)
+    weight = recency(when, now, unknown=1.0, half_life_days=HALF_LIFE_DAYS)
     if 0 <= age <= SESSION_MINUTES * 60:
         weight *= SESSION_WEIGHT
     return weight

@@ -124,5 +124,4 @@ def episodes_promote(*, user: User, max_rows: int = BATCH_ROWS) -> EpisodePromot
 def episodes_promote_bounded(*, user: User, max_rows: int | None = None) -> EpisodePromotion:
     """``episodes_promote`` for one request: at most ``max_rows`` rows, capped at (and by
     default) ``CLONE_MEMORY_PROMOTE_MAX_ROWS``."""
-    cap = conf.promote_max_rows()
-    return episodes_promote(user=user, max_rows=cap if max_rows is None else min(max_rows, cap))
+    return episodes_promote(user=user, max_rows=conf.bounded(max_rows, conf.promote_max_rows()))

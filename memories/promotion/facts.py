@@ -275,7 +275,6 @@ def facts_promote(*, user: User, max_episodes: int = BATCH_EPISODES) -> FactProm
 def facts_promote_bounded(*, user: User, max_episodes: int | None = None) -> FactPromotion:
     """``facts_promote`` for one request: at most ``max_episodes`` episodes, capped at (and by
     default) ``CLONE_MEMORY_PROMOTE_MAX_EPISODES``."""
-    cap = conf.promote_max_episodes()
     return facts_promote(
-        user=user, max_episodes=cap if max_episodes is None else min(max_episodes, cap)
+        user=user, max_episodes=conf.bounded(max_episodes, conf.promote_max_episodes())
     )
