@@ -8,6 +8,7 @@ is driven through manage.py and HTTP, as a user's machine would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +27,11 @@ REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 CLONE = str(BIN / "clone")
 PASSWORD = "correct-horse-battery"
+CREATE_USERS = f"""
+from django.contrib.auth import get_user_model
+for name in ("alice", "bob"):
+    get_user_model().objects.create_user(username=name, password={PASSWORD!r})
+"""
 
 
 def free_port() -> int:
@@ -45,13 +51,34 @@ def _database_urls() -> tuple[str, str]:
     return admin, urlunsplit(parts._replace(path=f"/{live}"))
 
 
-def _recreate_database(admin_url: str, url: str) -> None:
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(REPO.glob("*/migrations/*.py")) + sorted(REPO.glob("*/*/migrations/*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _recreate_database(admin_url: str, url: str, env: dict) -> None:
+    """A fresh database, copied from a migrated template that is rebuilt only when the
+    migrations change (migrating takes most of a session's start-up otherwise)."""
     import psycopg
 
     name = urlsplit(url).path.lstrip("/")
+    template = f"{name}_tpl"
+    digest = _migrations_digest()
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (template,),
+        ).fetchone()
+        if not row or row[0] != digest:
+            conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{template}"')
+            tpl_url = urlunsplit(urlsplit(url)._replace(path=f"/{template}"))
+            _manage({**env, "DATABASE_URL": tpl_url}, "migrate", "--noinput")
+            conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{digest}'")
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 def _manage(env: dict, *args: str) -> None:
@@ -94,7 +121,6 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
     admin_url, db_url = _database_urls()
-    _recreate_database(admin_url, db_url)
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -106,17 +132,8 @@ def server(tmp_path_factory) -> Server:
         "CLONE_THROTTLE_PREDICT": "100000/min",
         "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
     }
-    _manage(env, "migrate", "--noinput")
-    for username in ("alice", "bob"):
-        _manage(
-            env,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            username,
-            "--email",
-            f"{username}@example.com",
-        )
+    _recreate_database(admin_url, db_url, env)
+    _manage(env, "shell", "-c", CREATE_USERS)
     port = free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     process = subprocess.Popen(

@@ -28,7 +28,8 @@ DEFAULT_SECRET_PATTERNS = (
     "export AWS_*",
     "*AWS_SECRET*",
     "*Authorization:*",
-    "*clone_*_*",
+    # A Clone API key: clone_<8 hex>_<secret>.
+    "*clone_[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]_*",
 )
 
 # Active windows of these apps (substring of the app or window title, case-insensitive) are not

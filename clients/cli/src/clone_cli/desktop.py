@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from clone_cli import config, events
@@ -27,12 +28,12 @@ class NoDisplay(CloneError):
 
 
 def _xlib_active() -> tuple[str, str] | None:
-    from Xlib import X, display, error
+    from Xlib import X, display
 
     try:
         d = display.Display()
-    except (error.DisplayError, error.DisplayConnectionError, OSError) as exc:
-        raise NoDisplay(str(exc)) from None
+    except Exception as exc:
+        raise NoDisplay(str(exc) or type(exc).__name__) from None
     try:
         root = d.screen().root
         window = None
@@ -77,7 +78,13 @@ def _xdotool_active() -> tuple[str, str] | None:
     if not window:
         return None
     title = run("getwindowname", window)
-    app = run("getwindowclassname", window) or title.rsplit(" - ", 1)[-1]
+    # getwindowclassname is in xdotool 3.2021+; older ones name the app by the window's process.
+    app = run("getwindowclassname", window)
+    if not app and (pid := run("getwindowpid", window)).isdigit():
+        try:
+            app = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            app = ""
     return (app or "unknown"), title
 
 

@@ -29,8 +29,16 @@ def is_secret(command: str, patterns: list[str]) -> bool:
 def _glob_escape(pattern: str) -> str:
     """A pattern for bash/zsh ``[[ x == P ]]``: * and ? stay wildcards, everything else literal."""
     out = []
+    in_bracket = False
     for ch in pattern.upper():
-        out.append(ch if ch in "*?" else (ch if ch.isalnum() else "\\" + ch))
+        if in_bracket:
+            out.append(ch if ch.isalnum() or ch in "-!]" else "\\" + ch)
+            in_bracket = ch != "]"
+        elif ch == "[" and "]" in pattern:
+            out.append(ch)
+            in_bracket = True
+        else:
+            out.append(ch if ch in "*?" or ch.isalnum() else "\\" + ch)
     return "".join(out)
 
 
@@ -86,7 +94,7 @@ __clone_precmd() {
     local s=${__clone_start/[.,]/} e=${EPOCHREALTIME/[.,]/}; dur=$(( (e - s) / 1000 ))
   fi
   __clone_seq=$((__clone_seq + 1))
-  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms "$dur"} >/dev/null 2>&1 </dev/null &)
+  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms "$dur"} >/dev/null 2>&1 &)
   __clone_start=""
   return $code
 }
@@ -113,10 +121,10 @@ __clone_precmd() {
   [[ -z "$cmd" || "$cmd" == [[:space:]]* ]] && return $code
   __clone_secret "$cmd" && return $code
   if [[ -n "$__clone_start" && -n "${EPOCHREALTIME:-}" ]]; then
-    dur=$(( int((EPOCHREALTIME - __clone_start) * 1000) ))
+    local ms=$(( (EPOCHREALTIME - __clone_start) * 1000 )); dur=${ms%.*}
   fi
   __clone_seq=$((__clone_seq + 1))
-  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms} ${dur:+$dur} >/dev/null 2>&1 </dev/null &)
+  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms} ${dur:+$dur} >/dev/null 2>&1 &)
   return $code
 }
 add-zsh-hook preexec __clone_preexec
@@ -140,7 +148,7 @@ function __clone_postexec --on-event fish_postexec
         string match -q -- $p "$u"; and return
     end
     set -g __clone_seq (math $__clone_seq + 1)
-    printf '%s' $cmd | $__clone_bin record turn --session $CLONE_SHELL_SESSION --seq $__clone_seq --exit-code $code --cwd $PWD --duration-ms $CMD_DURATION >/dev/null 2>&1 </dev/null &
+    printf '%s' $cmd | $__clone_bin record turn --session $CLONE_SHELL_SESSION --seq $__clone_seq --exit-code $code --cwd $PWD --duration-ms $CMD_DURATION >/dev/null 2>&1 &
     disown 2>/dev/null
 end
 end
