@@ -79,7 +79,10 @@ def _top(prediction: dict) -> dict:
 def _person_answer(prediction: dict) -> str | None:
     """The person's reply once they gave it (the answer endpoint sets answered_by)."""
     answered_by = prediction.get("answered_by")
-    if answered_by == "person" or (answered_by is None and prediction.get("outcome")):
+    if answered_by == "person":
+        return prediction.get("answer") or prediction.get("actual_reply") or ""
+    if "answered_by" not in prediction and prediction.get("outcome"):
+        # A server without answered_by: any label with a reply is the person's answer.
         reply = prediction.get("actual_reply") or ""
         if not reply and prediction.get("outcome") == "accepted":
             reply = _top(prediction).get("text", "")
