@@ -31,8 +31,10 @@ def _data(result):
 
 
 def _error_text(result) -> str:
+    """The tool error's text, without the SDK's "Error executing tool NAME: " prefix."""
     assert result.is_error
-    return result.content[0].text
+    text = result.content[0].text
+    return text.split(": ", 1)[1] if text.startswith("Error executing tool") else text
 
 
 def _endpoint_exists(server, key, path) -> bool:

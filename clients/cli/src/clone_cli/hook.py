@@ -13,9 +13,9 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
-import urllib.error
-import urllib.request
+from urllib.parse import urlsplit
 
 DEFAULT_DEADLINE_S = 1.5
 _AGENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -79,24 +79,85 @@ def _forward(agent: str, deadline: float) -> str | None:
     cfg = load()
     if not cfg.api_key:
         return None
-    request = urllib.request.Request(  # noqa: S310 - the URL is the user's own configured server
-        f"{cfg.url}/api/integrations/{agent}/hooks/",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Clone-API-Key": cfg.api_key,
-            "User-Agent": "clone-cli-hook",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=deadline) as response:  # noqa: S310
-            if response.status != 200:
-                return None
-            text = response.read(1024 * 1024).decode("utf-8")
-    except (urllib.error.URLError, OSError, ValueError):
+    parts = urlsplit(cfg.url)
+    path = f"{parts.path.rstrip('/')}/api/integrations/{agent}/hooks/"
+    headers = {
+        "Content-Type": "application/json",
+        "X-Clone-API-Key": cfg.api_key,
+        "User-Agent": "clone-cli-hook",
+    }
+    if parts.scheme == "http":
+        status, text = _post_plain(
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            path,
+            parts.netloc,
+            headers,
+            body,
+            deadline,
+        )
+    else:
+        status, text = _post_tls(
+            cfg.url.rstrip("/") + path[len(parts.path.rstrip("/")) :], headers, body, deadline
+        )
+    if status != 200:
         return None
     answer = json.loads(text)
     if not isinstance(answer, dict):
         return None
     return json.dumps(answer)
+
+
+def _post_plain(
+    host: str, port: int, path: str, netloc: str, headers: dict, body: bytes, deadline: float
+) -> tuple[int, str]:
+    """One HTTP/1.1 POST over a plain socket: http.client would pull in ssl and email, whose
+    import alone costs more than the rest of the hook's start-up."""
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {netloc}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    with socket.create_connection((host, port), timeout=deadline) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > 2 * 1024 * 1024:
+                return 0, ""
+    raw = b"".join(chunks)
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        payload = _dechunk(payload)
+    elif "content-length" in fields:
+        payload = payload[: int(fields["content-length"])]
+    return status, payload.decode("utf-8")
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        data = rest[size + 2 :]
+    return bytes(out)
+
+
+def _post_tls(url: str, headers: dict, body: bytes, deadline: float) -> tuple[int, str]:
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=deadline) as response:  # noqa: S310
+            return response.status, response.read(1024 * 1024).decode("utf-8")
+    except OSError:
+        return 0, ""
