@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clone_server.security.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -112,6 +113,12 @@ STORAGES = {
 # Serve the docs' assets without a collectstatic step, so a first run needs nothing.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# The browser app's build (`make web`), served at / by whitenoise and clone_server.web.
+CLONE_WEB_DIST = Path(env.str("CLONE_WEB_DIST", default=str(BASE_DIR / "web" / "dist")))
+if CLONE_WEB_DIST.is_dir():
+    WHITENOISE_ROOT = CLONE_WEB_DIST
+# Vite names every built asset by its content hash: cache them for good.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/?assets/.+-[A-Za-z0-9_-]{8,}\.\w+$"
 
 # --- Request limits -------------------------------------------------------------------------
 CLONE_MAX_BODY_BYTES = env.int("CLONE_MAX_BODY_BYTES", default=5 * 1024 * 1024)
@@ -131,6 +138,15 @@ if env.bool("DJANGO_SECURE_HTTPS", default=False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (the docs page loads its start-up script as a file).
+CLONE_CSP = env.str(
+    "CLONE_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+)
 
 # --- CORS for the web and desktop clients ---------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CLONE_CORS_ORIGINS", default=[])
@@ -170,7 +186,12 @@ if DEBUG:
     )
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("CLONE_JWT_ACCESS_MINUTES", default=60)),
+    # CLONE_JWT_ACCESS_SECONDS, when set, wins (the browser tests use a short lifetime).
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        seconds=env.int(
+            "CLONE_JWT_ACCESS_SECONDS", default=60 * env.int("CLONE_JWT_ACCESS_MINUTES", default=60)
+        )
+    ),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("CLONE_JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,

@@ -164,3 +164,41 @@ def labelled_count(*, user: User, at_most: int) -> int:
         .order_by()
         .values_list("id", flat=True)[:at_most]
     )
+
+
+# The thresholds the Trust screen's coverage curve is drawn at (the person's own is added).
+TRUST_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
+
+
+def prediction_trust(*, user: AbstractBaseUser, threshold: float) -> dict[str, Any]:
+    """What the Trust screen draws, over the user's labelled predictions (one query).
+
+    ``reliability``: the diagram for the raw and the calibrated confidence (10 equal-width bins,
+    each with its count). ``coverage``: for each threshold (ascending, ``threshold`` included),
+    the share of labelled predictions whose calibrated confidence reaches it and their mean label
+    (``metrics.selective``). ``threshold`` is the one the person's predictions use.
+    """
+    labelled = list(
+        Prediction.objects.filter(user=user, outcome__isnull=False).values_list(
+            "raw_confidence", "confidence", "outcome"
+        )
+    )
+    raw = [r for r, _, _ in labelled]
+    calibrated = [c for _, c, _ in labelled]
+    labels = [label_for(o) for _, _, o in labelled]
+    thresholds = sorted({*TRUST_THRESHOLDS, threshold})
+    return {
+        "labelled": len(labelled),
+        "threshold": threshold,
+        "reliability": {
+            "raw": metrics.reliability(probs=raw, labels=labels),
+            "calibrated": metrics.reliability(probs=calibrated, labels=labels),
+        },
+        "coverage": [
+            {
+                "threshold": t,
+                **metrics.selective(confidences=calibrated, correct=labels, threshold=t),
+            }
+            for t in thresholds
+        ],
+    }

@@ -361,3 +361,22 @@ class StatsOutput(serializers.Serializer):
     brier = PairOutput()
     ece = PairOutput()
     reliability = ReliabilityBinOutput(many=True)
+
+
+class ReliabilityPairOutput(serializers.Serializer):
+    raw = ReliabilityBinOutput(many=True)
+    calibrated = ReliabilityBinOutput(many=True)
+
+
+class CoveragePointOutput(serializers.Serializer):
+    threshold = serializers.FloatField()
+    coverage = serializers.FloatField(allow_null=True)
+    precision = serializers.FloatField(allow_null=True)
+    n_auto = serializers.IntegerField()
+
+
+class TrustOutput(serializers.Serializer):
+    labelled = serializers.IntegerField()
+    threshold = serializers.FloatField()
+    reliability = ReliabilityPairOutput()
+    coverage = CoveragePointOutput(many=True)

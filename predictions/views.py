@@ -15,6 +15,7 @@ from predictions.serializers import (
     PredictInput,
     PredictionOutput,
     StatsOutput,
+    TrustOutput,
 )
 
 
@@ -123,3 +124,17 @@ class StatsView(APIView):
     @extend_schema(responses={200: StatsOutput})
     def get(self, request):
         return Response(selectors.prediction_stats(user=request.user))
+
+
+class TrustView(APIView):
+    @extend_schema(
+        responses={200: TrustOutput},
+        description=(
+            "The reliability diagram (raw and calibrated, with bin counts) and coverage vs "
+            "precision across thresholds, the person's threshold included, over their labelled "
+            "predictions."
+        ),
+    )
+    def get(self, request):
+        threshold = PredictInput().fields["threshold"].default
+        return Response(selectors.prediction_trust(user=request.user, threshold=threshold))

@@ -105,3 +105,25 @@ def test_bad_options_fail_clearly(options, message):
     with pytest.raises(CommandError, match=message):
         load_demo(**options)
     assert not Event.objects.exists()
+
+
+PASSWORD_LINE = re.compile(r"user 'demo', password (\S+) \(local use only")
+
+
+def test_set_password_prints_a_password_that_signs_in_and_a_rerun_may_reset_it():
+    out, _ = load_demo(days=1, seed=7, set_password=True)
+    password = PASSWORD_LINE.search(out).group(1)
+    token = APIClient().post(
+        reverse("accounts:token"), {"username": "demo", "password": password}, format="json"
+    )
+    assert token.status_code == 200
+
+    # The account has a password now, but load_demo made it: a rerun resets it.
+    again, _ = load_demo(days=1, seed=7, set_password=True)
+    assert PASSWORD_LINE.search(again).group(1) != password
+    assert not get_user_model().objects.get(username="demo").check_password(password)
+
+
+def test_without_set_password_no_password_is_printed():
+    out, _ = load_demo(days=1, seed=7)
+    assert "password" not in out

@@ -25,7 +25,9 @@ def _fast_password_hasher(settings):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/nothing-here/", "/api/recording/nope/", "/not-api/"], ids=["api", "app", "root"]
+    "path",
+    ["/api/nothing-here/", "/api/recording/nope/", "/static/nothing.css", "/nothing.js"],
+    ids=["api", "app", "static", "root-file"],
 )
 def test_unknown_url_is_404_json_not_found(anon_client, path, settings):
     assert settings.DEBUG is False  # handler404 only answers with DEBUG off, as in production

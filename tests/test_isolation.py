@@ -27,11 +27,19 @@ from tests.fakes.anthropic import tool_reply
 from tests.world import World, build_world, snapshot
 
 # Reachable without credentials, by design. Anything else answering an anonymous caller fails.
-PUBLIC = {"health", "schema", "docs", "accounts:token", "accounts:token-refresh"}
+PUBLIC = {
+    "health",
+    "schema",
+    "docs",
+    "accounts:token",
+    "accounts:token-refresh",
+    "accounts:token-revoke",
+}
 # Django's admin has its own (session, staff-only) authentication and is not part of the API.
-SKIPPED_NAMESPACES = {"admin"}
+# The web app's index (clone_server/web.py) is HTML for the browser, holding no rows of anyone's.
+SKIPPED_NAMESPACES = {"admin", "web"}
 # GET endpoints that hold no rows of the caller's, so "B sees its own rows" cannot apply.
-NO_ROWS = {"recording:schema", "predictions:stats"}
+NO_ROWS = {"recording:schema", "predictions:stats", "predictions:trust"}
 METHODS = ("get", "post", "put", "patch", "delete")
 ALICE, BOB = "ALICEMARK", "BOBMARK"
 

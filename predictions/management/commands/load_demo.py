@@ -1,7 +1,9 @@
+import secrets
 import shlex
 import time
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test import override_settings
@@ -15,6 +17,8 @@ from predictions.evaluation.replay import answered_prompts, events_sorted
 from recording.demo import MAX_DAYS, demo_history
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Accounts load_demo made: only these may be reset, even once they have a password.
+DEMO_GROUP = "clone-demo"
 
 
 class Command(BaseCommand):
@@ -35,8 +39,16 @@ class Command(BaseCommand):
             help=f"Where the server listens, for the curl commands (default {DEFAULT_BASE_URL}).",
         )
         parser.add_argument("--provider", choices=("local", "anthropic"), default="local")
+        parser.add_argument(
+            "--set-password",
+            action="store_true",
+            help="Give the demo user a new random password and print it, to sign in to the web "
+            "app (local use only).",
+        )
 
-    def handle(self, *args, days, seed, username, base_url, provider, **options):
+    def handle(
+        self, *args, days, seed, username, base_url, provider, set_password=False, **options
+    ):
         if not 1 <= days <= MAX_DAYS:
             raise CommandError(f"--days must be from 1 to {MAX_DAYS}; got {days}.")
         username = username.strip()
@@ -55,6 +67,7 @@ class Command(BaseCommand):
                 user = self._demo_user(username)
                 result = replay_run(user=user, events=events, on_prediction=progress.advance)
                 issued = api_key_create(user=user, name="load_demo")
+                password = self._new_password(user) if set_password else None
         except ApiError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from None
         finally:
@@ -71,20 +84,37 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(self._way_in(key=issued.key, base_url=base_url.rstrip("/")))
+        if password is not None:
+            self.stdout.write(
+                f"\nWeb app: {base_url.rstrip('/')}/  user {username!r}, password {password} "
+                "(local use only; a new one on every run)"
+            )
 
     def _demo_user(self, username: str):
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
+        demo_group, _ = Group.objects.get_or_create(name=DEMO_GROUP)
         if user is None:
-            return user_model.objects.create_user(username=username, password=None)
-        # Re-running resets the demo; an account someone can log in to is never wiped.
-        if user.has_usable_password() or user.is_staff or user.is_superuser:
+            user = user_model.objects.create_user(username=username, password=None)
+            user.groups.add(demo_group)
+            return user
+        # Re-running resets the demo; an account someone can log in to is never wiped, unless
+        # load_demo made it (its password is the one --set-password printed).
+        made_here = user.groups.filter(pk=demo_group.pk).exists()
+        if (user.has_usable_password() and not made_here) or user.is_staff or user.is_superuser:
             raise CommandError(
                 f"User {username!r} exists and is not a demo account (it has a password or staff "
                 "rights); choose another --username."
             )
         user_delete(user=user)
         return user_model.objects.create_user(username=username, password=None)
+
+    @staticmethod
+    def _new_password(user) -> str:
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return password
 
     @staticmethod
     def _way_in(*, key: str, base_url: str) -> str:

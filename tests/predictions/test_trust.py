@@ -1,0 +1,72 @@
+"""GET /api/predictions/stats/trust/: reliability raw and calibrated, coverage vs threshold."""
+
+import pytest
+from django.urls import reverse
+
+from predictions.selectors import TRUST_THRESHOLDS
+from predictions.services import prediction_create, prediction_feedback
+from tests.fakes.anthropic import tool_reply
+from tests.predictions.helpers import candidates_answer
+from tests.recording.helpers import error_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _labelled(user, fake_anthropic, rows):
+    for confidence, outcome in rows:
+        fake_anthropic.queue(tool_reply(candidates_answer(("yes", confidence, []))))
+        prediction = prediction_create(user=user, agent="a", agent_input="Ship it?")
+        if outcome:
+            prediction_feedback(
+                user=user,
+                prediction_id=prediction.id,
+                outcome=outcome,
+                actual_reply="" if outcome == "accepted" else "no",
+            )
+
+
+def test_no_labels_gives_empty_bins_and_no_coverage(api):
+    body = api.get(reverse("predictions:trust")).json()
+    assert body["labelled"] == 0
+    assert body["threshold"] == 0.8
+    assert [b["count"] for b in body["reliability"]["raw"]] == [0] * 10
+    assert [b["count"] for b in body["reliability"]["calibrated"]] == [0] * 10
+    assert [p["threshold"] for p in body["coverage"]] == list(TRUST_THRESHOLDS)
+    assert all(p["coverage"] is None and p["n_auto"] == 0 for p in body["coverage"])
+
+
+def test_bins_and_coverage_over_labelled_predictions(api, user, fake_anthropic):
+    _labelled(
+        user,
+        fake_anthropic,
+        [(0.92, "accepted"), (0.82, "edited"), (0.31, "rejected"), (0.36, "accepted"), (0.6, None)],
+    )
+    body = api.get(reverse("predictions:trust")).json()
+    assert body["labelled"] == 4
+    raw = {b["bin"]: b for b in body["reliability"]["raw"]}
+    assert (raw[9]["count"], raw[8]["count"], raw[3]["count"]) == (1, 1, 2)
+    assert raw[3]["mean_label"] == pytest.approx(0.5)
+    # Identity calibration below 5 labels: the calibrated diagram is the same.
+    assert body["reliability"]["calibrated"] == body["reliability"]["raw"]
+    at = {p["threshold"]: p for p in body["coverage"]}
+    assert at[0.8] == {"threshold": 0.8, "coverage": 0.5, "precision": 0.75, "n_auto": 2}
+    assert at[0.9]["n_auto"] == 1 and at[0.9]["precision"] == 1.0
+    assert at[0.99] == {"threshold": 0.99, "coverage": 0.0, "precision": None, "n_auto": 0}
+
+
+def test_another_users_predictions_are_not_counted(client_for, other_user, user, fake_anthropic):
+    _labelled(user, fake_anthropic, [(0.9, "accepted")])
+    body = client_for(other_user, "jwt").get(reverse("predictions:trust")).json()
+    assert body["labelled"] == 0
+
+
+def test_one_query_for_the_figures(api, user, fake_anthropic, django_assert_max_num_queries):
+    _labelled(user, fake_anthropic, [(0.9, "accepted"), (0.7, "rejected")])
+    with django_assert_max_num_queries(3):  # auth (api key lookup) + the labelled rows
+        assert api.get(reverse("predictions:trust")).status_code == 200
+
+
+def test_anonymous_is_401(anon_client):
+    response = anon_client.get(reverse("predictions:trust"))
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "not_authenticated"
