@@ -45,7 +45,12 @@ class CloneAutoSchema(AutoSchema):
         has_query = any(p.get("in") == "query" for p in self._get_parameters())
         if takes_body or has_query:
             statuses["400"] = "The request is invalid (see `error.details`)."
-        if self._requires_auth() or isinstance(view, TokenViewBase):
+        # Token endpoints are public but answer 401 for a bad token (`token_endpoint` on others).
+        if (
+            self._requires_auth()
+            or isinstance(view, TokenViewBase)
+            or getattr(view, "token_endpoint", False)
+        ):
             statuses["401"] = "No valid credentials (JWT or API key)."
         if "{" in self.path or self._is_paginated_list():
             statuses["404"] = "Not found (another user's objects are never visible)."

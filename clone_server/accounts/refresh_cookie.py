@@ -106,6 +106,7 @@ class TokenRevokeView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    token_endpoint = True  # answers 401 for a bad token (clone_server.openapi)
 
     @extend_schema(
         parameters=[_TRANSPORT_PARAMETER],

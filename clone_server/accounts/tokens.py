@@ -56,6 +56,14 @@ class RefreshToken(LibraryRefreshToken):
 class TokenObtainInput(TokenObtainPairSerializer):
     token_class = RefreshToken
 
+    @classmethod
+    def get_token(cls, user):
+        # The web app shows who is signed in (and asks it back before deleting everything)
+        # without storing anything; access tokens made from this one carry the claim too.
+        token = super().get_token(user)
+        token["username"] = user.get_username()
+        return token
+
 
 class TokenRefreshInput(TokenRefreshSerializer):
     token_class = RefreshToken

@@ -128,3 +128,13 @@ def test_an_access_token_cannot_sign_out(user):
         reverse("accounts:token-revoke"), {"refresh": access}, format="json"
     )
     assert response.status_code == 401
+
+
+def test_access_tokens_name_the_user_also_after_a_refresh(user):
+    import jwt
+
+    client = APIClient()
+    first = _obtain(client, **COOKIE).json()["access"]
+    again = client.post(reverse("accounts:token-refresh"), {}, format="json", **COOKIE).json()
+    for token in (first, again["access"]):
+        assert jwt.decode(token, options={"verify_signature": False})["username"] == "alice"
