@@ -11,6 +11,7 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quie
 	--no-emit-index-url --no-emit-find-links --extra dev --extra plot --output-file $(LOCK) pyproject.toml
 
 .PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps
+.PHONY: web web-generate chromium test-web
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +58,9 @@ redis:
 
 services: postgres redis
 
-run: install
+run: install web
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=1 $(PY) manage.py load_demo --base-url http://$(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(PY) manage.py load_demo --set-password --base-url http://$(HOST):$(PORT)
 	@echo "Clone is serving on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -73,6 +74,30 @@ test: install-dev install-cli cli-system-deps services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SECRET_KEY=test-only-not-a-secret-for-the-test-suite $(VENV)/bin/pytest $(PYTEST_ARGS)
 	cd clients/cli && CLONE_CLI_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(abspath $(VENV))/bin/pytest $(CLI_PYTEST_ARGS)
+	$(MAKE) test-web
+
+# --- The web app (web/): npm ci from the lock file, once per lock-file change -------------------
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: install web/node_modules/.installed
+	cd web && npm run build
+
+# The API types, schema/events.ts and the event validator, from their schemas; commit the result.
+web-generate: install web/node_modules/.installed
+	cd web && PYTHON=$(abspath $(PY)) npm run generate
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Generated files not stale, build, unit tests, then the browser tests against gunicorn on Postgres.
+test-web: install-dev postgres chromium web/node_modules/.installed
+	cd web && PYTHON=$(abspath $(PY)) npm run check-generated
+	cd web && npm run build
+	cd web && npx vitest run
+	cd web && PYTHON=$(abspath $(PY)) TEST_DATABASE_URL=$(TEST_DATABASE_URL) npm run e2e
 
 bench: install-dev postgres
 	$(PY) -m pip install --quiet -c $(LOCK) -e '.[bench]'
