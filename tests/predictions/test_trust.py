@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from predictions.models import Prediction
 from predictions.selectors import TRUST_THRESHOLDS
 from predictions.services import prediction_create, prediction_feedback
 from tests.fakes.anthropic import tool_reply
@@ -46,12 +47,25 @@ def test_bins_and_coverage_over_labelled_predictions(api, user, fake_anthropic):
     raw = {b["bin"]: b for b in body["reliability"]["raw"]}
     assert (raw[9]["count"], raw[8]["count"], raw[3]["count"]) == (1, 1, 2)
     assert raw[3]["mean_label"] == pytest.approx(0.5)
-    # Identity calibration below 5 labels: the calibrated diagram is the same.
-    assert body["reliability"]["calibrated"] == body["reliability"]["raw"]
-    at = {p["threshold"]: p for p in body["coverage"]}
-    assert at[0.8] == {"threshold": 0.8, "coverage": 0.5, "precision": 0.75, "n_auto": 2}
-    assert at[0.9]["n_auto"] == 1 and at[0.9]["precision"] == 1.0
-    assert at[0.99] == {"threshold": 0.99, "coverage": 0.0, "precision": None, "n_auto": 0}
+    # The calibrated diagram and the coverage use the confidence the person was shown.
+    shown = list(
+        Prediction.objects.filter(user=user, outcome__isnull=False).values_list(
+            "confidence", "outcome"
+        )
+    )
+    assert sum(b["count"] for b in body["reliability"]["calibrated"]) == 4
+    for point in body["coverage"]:
+        through = [o for c, o in shown if c >= point["threshold"]]
+        assert point["n_auto"] == len(through)
+        assert point["coverage"] == pytest.approx(len(through) / 4)
+        if not through:
+            assert point["precision"] is None
+    assert body["coverage"][-1] == {
+        "threshold": 0.99,
+        "coverage": 0.0,
+        "precision": None,
+        "n_auto": 0,
+    }
 
 
 def test_another_users_predictions_are_not_counted(client_for, other_user, user, fake_anthropic):

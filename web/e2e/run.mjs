@@ -11,7 +11,7 @@ import { chromium } from "playwright-core";
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
 const shots = resolve(repo, "docs/screenshots");
-const python = process.env.PYTHON || resolve(repo, ".venv/bin/python");
+const python = resolve(here, "..", process.env.PYTHON || resolve(repo, ".venv/bin/python"));
 const base = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/clone";
 const databaseUrl = process.env.E2E_DATABASE_URL || `${base.replace(/\/+$/, "")}_web_e2e`;
 const ACCESS_SECONDS = 8;
@@ -190,8 +190,15 @@ await test("inbox: answer an escalated question and see the stats change", async
   await page.getByText(/Answered 1/).waitFor();
   const after = (await apiCall("/api/predictions/stats/")).body.labelled;
   expect(after === before + 1, `labelled ${before} -> ${after}`);
-  await visit(page, "/trust", "Trust", "trust.png");
+  await visit(page, "/trust", "Trust");
   await page.getByText(String(after), { exact: true }).first().waitFor();
+});
+
+await test("trust: figures, both reliability diagrams and the coverage curve", async () => {
+  await visit(page, "/trust", "Trust", "trust.png");
+  await page.getByRole("img", { name: /Reliability diagram/ }).waitFor();
+  await page.getByRole("img", { name: /Coverage and precision/ }).waitFor();
+  await page.getByText("(yours)").waitFor();
   await axe(page, "Trust");
 });
 

@@ -506,6 +506,12 @@ export interface components {
             /** Format: date-time */
             readonly last_used_at: string | null;
         };
+        AuditedOutput: {
+            n: number;
+            /** Format: double */
+            precision: number | null;
+            interval: number[] | null;
+        };
         BatchInputRequest: {
             items: components["schemas"]["PredictItemInputRequest"][];
             model?: string | null;
@@ -579,6 +585,14 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /**
+         * @description * `below_threshold` - Below Threshold
+         *     * `thin_evidence` - Thin Evidence
+         *     * `never_auto` - Never Auto
+         *     * `audit` - Audit
+         * @enum {string}
+         */
+        EscalationReasonEnum: "below_threshold" | "thin_evidence" | "never_auto" | "audit";
         EventOutput: {
             id: string;
             readonly session_id: string;
@@ -803,6 +817,7 @@ export interface components {
         PredictionOutput: {
             readonly id: number;
             status: components["schemas"]["StatusEnum"];
+            escalation_reason?: components["schemas"]["EscalationReasonEnum"] | components["schemas"]["BlankEnum"];
             /** Format: double */
             confidence: number;
             /** Format: double */
@@ -886,6 +901,10 @@ export interface components {
             acceptance_rate: number | null;
             /** Format: double */
             auto_precision: number | null;
+            audited_precision: components["schemas"]["AuditedOutput"];
+            escalation_reasons: {
+                [key: string]: number;
+            };
             calibration: components["schemas"]["CalibrationOutput"];
             brier: components["schemas"]["PairOutput"];
             ece: components["schemas"]["PairOutput"];
@@ -1359,6 +1378,15 @@ export interface operations {
             };
             /** @description The request is invalid (see `error.details`). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

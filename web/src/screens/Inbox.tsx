@@ -128,7 +128,6 @@ export function InboxList({
                   type="button"
                   disabled={busy === item.id}
                   onClick={() => void send(item, candidate.text)}
-                  aria-label={`Answer "${candidate.text}" (${pct(candidate.confidence)} confident)`}
                   title={candidate.reasoning}
                 >
                   <kbd>{i + 1}</kbd> {candidate.text} <span className="muted">{pct(candidate.confidence)}</span>

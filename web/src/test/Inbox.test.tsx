@@ -41,7 +41,7 @@ describe("InboxList", () => {
     render(<InboxList items={items} onAnswered={() => {}} />);
     expect(screen.getByText("Run the tests?")).toBeTruthy();
     expect(screen.getAllByText("npm test")).toHaveLength(2);
-    expect(screen.getByRole("button", { name: 'Answer "yes" (60% confident)' })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "1 yes 60%" })).toBeTruthy();
     expect(screen.getAllByText("below threshold")).toHaveLength(2);
   });
 
@@ -83,7 +83,7 @@ describe("InboxList", () => {
     fetchMock.mockResolvedValueOnce(new Response(JSON.stringify({ error: { code: "invalid_request", message: "Reply is empty." } }), { status: 400 }));
     const onAnswered = vi.fn();
     render(<InboxList items={items} onAnswered={onAnswered} />);
-    fireEvent.click(screen.getByRole("button", { name: 'Answer "yes" (60% confident)' }));
+    fireEvent.click(screen.getByRole("button", { name: "1 yes 60%" }));
     await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("Reply is empty."));
     expect(onAnswered).not.toHaveBeenCalled();
   });
