@@ -170,7 +170,7 @@ def labelled_count(*, user: User, at_most: int) -> int:
 TRUST_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
 
 
-def prediction_trust(*, user: AbstractBaseUser, threshold: float) -> dict[str, Any]:
+def prediction_trust(*, user: User, threshold: float) -> dict[str, Any]:
     """What the Trust screen draws, over the user's labelled predictions (one query).
 
     ``reliability``: the diagram for the raw and the calibrated confidence (10 equal-width bins,

@@ -26,6 +26,7 @@ function openapiJson() {
     cwd: repo,
     env: { ...process.env, DJANGO_DEBUG: "1", DJANGO_SECRET_KEY: "generate-only" },
     maxBuffer: 64 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "inherit"],
   }).toString();
 }
 
