@@ -11,7 +11,7 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quie
 	--no-emit-index-url --no-emit-find-links --extra dev --extra plot --output-file $(LOCK) pyproject.toml
 
 .PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps
-.PHONY: web web-generate chromium test-web
+.PHONY: web web-generate chromium test-web web-screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ test-web: install-dev postgres chromium web/node_modules/.installed
 	cd web && npm run build
 	cd web && npx vitest run
 	cd web && PYTHON=$(abspath $(PY)) TEST_DATABASE_URL=$(TEST_DATABASE_URL) npm run e2e
+
+# The browser tests again, writing the README's screenshots to docs/screenshots/.
+web-screenshots: install-dev postgres chromium web
+	cd web && PYTHON=$(abspath $(PY)) TEST_DATABASE_URL=$(TEST_DATABASE_URL) E2E_SCREENSHOTS=docs/screenshots npm run e2e
 
 bench: install-dev postgres
 	$(PY) -m pip install --quiet -c $(LOCK) -e '.[bench]'

@@ -1,6 +1,6 @@
 // End-to-end: the built app in Debian's Chromium (playwright-core) against the real Django
 // server (gunicorn, DEBUG off, its CSP on) on Postgres, with the demo user from load_demo.
-// Writes screenshots of every screen to docs/screenshots/. Exit code 1 on any failure.
+// Screenshots every screen (E2E_SCREENSHOTS, default web/e2e/.out/). Exit code 1 on any failure.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -10,7 +10,8 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
-const shots = resolve(repo, "docs/screenshots");
+// `make web-screenshots` writes them to docs/screenshots/; a plain run keeps them out of the tree.
+const shots = resolve(repo, process.env.E2E_SCREENSHOTS || "web/e2e/.out");
 const python = resolve(here, "..", process.env.PYTHON || resolve(repo, ".venv/bin/python"));
 const base = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/clone";
 const databaseUrl = process.env.E2E_DATABASE_URL || `${base.replace(/\/+$/, "")}_web_e2e`;
