@@ -218,7 +218,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        patch: operations["memory_profile_partial_update"];
         trace?: never;
     };
     "/api/memory/promote/episodes/": {
@@ -319,6 +319,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/predictions/{prediction_id}/answer/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The person's actual reply: labelled against the top candidate with the judge `evaluate` uses, stored as feedback (answering again is a flip) and recorded as a `user_reply` event. `answered_by` becomes `person`. */
+        post: operations["predictions_answer_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predictions/{prediction_id}/feedback/": {
         parameters: {
             query?: never;
@@ -329,6 +346,23 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["predictions_feedback_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/predictions/inbox/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The questions Clone escalated that wait for the person's answer, oldest first. */
+        get: operations["predictions_inbox_list"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -476,6 +510,17 @@ export interface components {
             };
             kept: string[];
         };
+        AnswerInputRequest: {
+            /** @description What the person actually answered. */
+            reply: string;
+        };
+        /**
+         * @description * `clone` - clone
+         *     * `person` - person
+         *     * `` -
+         * @enum {string}
+         */
+        AnsweredByEnum: "clone" | "person";
         ApiKeyCreateInputRequest: {
             name: string;
             /** Format: date-time */
@@ -586,10 +631,11 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
         };
         /**
-         * @description * `below_threshold` - Below Threshold
-         *     * `thin_evidence` - Thin Evidence
-         *     * `never_auto` - Never Auto
-         *     * `audit` - Audit
+         * @description * `below_threshold` - below_threshold
+         *     * `thin_evidence` - thin_evidence
+         *     * `never_auto` - never_auto
+         *     * `audit` - audit
+         *     * `` -
          * @enum {string}
          */
         EscalationReasonEnum: "below_threshold" | "thin_evidence" | "never_auto" | "audit";
@@ -791,6 +837,21 @@ export interface components {
             importance?: number;
             tags?: string[];
         };
+        /** @description Any subset of the profile's writable fields; the others stay as they are. */
+        PatchedProfilePatchInputRequest: {
+            body?: string;
+            /** @description null returns to the server's default list; [] means none. */
+            never_auto?: string[] | null;
+            /**
+             * Format: double
+             * @description null: default
+             */
+            audit_rate?: number | null;
+            agent_thresholds?: {
+                [key: string]: number;
+            };
+            headless_answering?: boolean;
+        };
         PredictInputRequest: {
             agent: string;
             agent_input: string;
@@ -801,6 +862,21 @@ export interface components {
             threshold: number;
             /** @default 3 */
             k: number;
+            tool?: components["schemas"]["ToolInputRequest"] | null;
+            /** @description The choices the agent offers, e.g. ["yes", "no", "always"]. */
+            options?: string[] | null;
+            /**
+             * @description The agent's working directory.
+             * @default
+             */
+            cwd: string;
+            /**
+             * @description A short text of what the agent was doing (last message, diff summary).
+             * @default
+             */
+            context: string;
+            /** @description The id of your agent_prompt event this prediction answers, if recorded. */
+            prompt_event_id?: string | null;
             model?: string | null;
         };
         PredictItemInputRequest: {
@@ -813,11 +889,35 @@ export interface components {
             threshold: number;
             /** @default 3 */
             k: number;
+            tool?: components["schemas"]["ToolInputRequest"] | null;
+            /** @description The choices the agent offers, e.g. ["yes", "no", "always"]. */
+            options?: string[] | null;
+            /**
+             * @description The agent's working directory.
+             * @default
+             */
+            cwd: string;
+            /**
+             * @description A short text of what the agent was doing (last message, diff summary).
+             * @default
+             */
+            context: string;
+            /** @description The id of your agent_prompt event this prediction answers, if recorded. */
+            prompt_event_id?: string | null;
         };
         PredictionOutput: {
             readonly id: number;
             status: components["schemas"]["StatusEnum"];
-            escalation_reason?: components["schemas"]["EscalationReasonEnum"] | components["schemas"]["BlankEnum"];
+            /**
+             * @description Why the person is asked; blank when Clone answered.
+             *
+             *     * `below_threshold` - below_threshold
+             *     * `thin_evidence` - thin_evidence
+             *     * `never_auto` - never_auto
+             *     * `audit` - audit
+             *     * `` -
+             */
+            escalation_reason: components["schemas"]["EscalationReasonEnum"] | components["schemas"]["BlankEnum"];
             /** Format: double */
             confidence: number;
             /** Format: double */
@@ -830,6 +930,24 @@ export interface components {
             k: number;
             agent: string;
             agent_input: string;
+            tool: components["schemas"]["ToolOutput"] | null;
+            options: string[] | null;
+            cwd?: string;
+            context?: string;
+            /** @description The agent_prompt event this prediction answers, if any. */
+            readonly prompt_event_id: string | null;
+            /**
+             * @description clone (answered automatically), person (they answered), blank (waiting).
+             *
+             *     * `clone` - clone
+             *     * `person` - person
+             *     * `` -
+             */
+            answered_by: components["schemas"]["AnsweredByEnum"] | components["schemas"]["BlankEnum"];
+            /** Format: date-time */
+            answered_at?: string | null;
+            /** @description The answer the agent should act on: Clone's top candidate when Clone answered, the person's reply once they answered, null while waiting. */
+            readonly answer: string | null;
             model: string;
             usage: {
                 [key: string]: number;
@@ -851,6 +969,21 @@ export interface components {
             /** Format: date-time */
             updated_at: string | null;
             calibration: unknown;
+            /** @description Patterns never answered automatically: case-insensitive globs matched anywhere in the question, the tool's name or any string of the tool's input. */
+            never_auto: string[];
+            /** @description True while never_auto is the server's default list (PATCH null to return). */
+            never_auto_is_default: boolean;
+            /**
+             * Format: double
+             * @description Share of would-be automatic answers escalated anyway (default CLONE_AUDIT_RATE).
+             */
+            audit_rate: number;
+            /** @description Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}. */
+            agent_thresholds: {
+                [key: string]: number;
+            };
+            /** @description Whether Clone may decide for agents that cannot ask the person. */
+            headless_answering: boolean;
         };
         PromoteEpisodesInputRequest: {
             max_rows?: number;
@@ -932,6 +1065,21 @@ export interface components {
         };
         TokenRevokeInputRequest: {
             refresh: string;
+        };
+        /** @description The action the agent asks to take: ``{"name": "Bash", "input": {"command": "ls"}}``. */
+        ToolInputRequest: {
+            /** @description Bash, Edit, WebFetch, mcp__x__y, ... */
+            name: string;
+            /** @description The tool's arguments as the agent sent them. */
+            input?: {
+                [key: string]: unknown;
+            };
+        };
+        ToolOutput: {
+            name: string;
+            input: {
+                [key: string]: unknown;
+            };
         };
         TrustOutput: {
             labelled: number;
@@ -1996,6 +2144,74 @@ export interface operations {
             };
         };
     };
+    memory_profile_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedProfilePatchInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOutput"];
+                };
+            };
+            /** @description The request is invalid (see `error.details`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The Accept header rules out application/json. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than CLONE_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     memory_promote_episodes_create: {
         parameters: {
             query?: never;
@@ -2453,6 +2669,85 @@ export interface operations {
             };
         };
     };
+    predictions_answer_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prediction_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictionOutput"];
+                };
+            };
+            /** @description The request is invalid (see `error.details`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (another user's objects are never visible). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The Accept header rules out application/json. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than CLONE_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     predictions_feedback_create: {
         parameters: {
             query?: never;
@@ -2523,6 +2818,67 @@ export interface operations {
             };
             /** @description The body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    predictions_inbox_list: {
+        parameters: {
+            query?: {
+                agent?: string;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedPredictionOutputList"];
+                };
+            };
+            /** @description The request is invalid (see `error.details`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (another user's objects are never visible). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The Accept header rules out application/json. */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };

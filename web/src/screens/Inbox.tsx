@@ -1,42 +1,17 @@
 import { useEffect, useRef, useState } from "react";
-import { authFetch } from "../api/auth";
-import { ApiFailure } from "../api/client";
+import { api, ApiFailure, unwrap } from "../api/client";
 import type { Page, Prediction } from "../api/types";
 import { RequestDetails } from "../components/RequestDetails";
 import { Async, Empty, ErrorNote, Link } from "../components/ui";
 import { pct } from "../lib/format";
 import { useLoad } from "../lib/useLoad";
 
-async function json<T>(path: string, init?: RequestInit): Promise<T> {
-  let response: Response;
-  try {
-    response = await authFetch(new Request(window.location.origin + path, init));
-  } catch {
-    throw new ApiFailure("The server cannot be reached.", "network", 0);
-  }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiFailure(body?.error?.message ?? `The server answered ${response.status}.`, body?.error?.code ?? "http_error", response.status);
-  }
-  return body as T;
-}
-
-export async function fetchInbox(): Promise<Page<Prediction>> {
-  try {
-    return await json<Page<Prediction>>("/api/predictions/inbox/");
-  } catch (failure) {
-    // A server without the inbox endpoint: the same questions, newest first, from the list.
-    if (!(failure instanceof ApiFailure) || failure.status !== 404) throw failure;
-    return json<Page<Prediction>>("/api/predictions/?status=escalated&outcome=none");
-  }
+export function fetchInbox(): Promise<Page<Prediction>> {
+  return unwrap(api.GET("/api/predictions/inbox/"));
 }
 
 export function answer(id: number, reply: string): Promise<Prediction> {
-  return json<Prediction>(`/api/predictions/${id}/answer/`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ reply }),
-  });
+  return unwrap(api.POST("/api/predictions/{prediction_id}/answer/", { params: { path: { prediction_id: id } }, body: { reply } }));
 }
 
 function isTyping(target: EventTarget | null): boolean {

@@ -3,18 +3,18 @@ import { api, ApiFailure, unwrap } from "../api/client";
 import { Async, Empty, ErrorNote, Section } from "../components/ui";
 import { useLoad } from "../lib/useLoad";
 
-// The person's settings live on the profile API (GET/PATCH /api/memory/profile/, `settings`).
+// The person's settings live on the profile API (GET/PATCH /api/memory/profile/).
 export type UserSettings = {
-  thresholds?: Record<string, number>;
-  default_threshold?: number;
-  never_auto?: string[];
-  audit_rate?: number;
-  headless_answering?: boolean;
+  agent_thresholds: Record<string, number>;
+  never_auto: string[];
+  never_auto_is_default: boolean;
+  audit_rate: number;
+  headless_answering: boolean;
 };
 
 function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: () => void }) {
   const [thresholds, setThresholds] = useState(
-    Object.entries(initial.thresholds ?? {})
+    Object.entries(initial.agent_thresholds ?? {})
       .map(([agent, t]) => `${agent}=${t}`)
       .join("\n"),
   );
@@ -28,8 +28,8 @@ function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: ()
       onSubmit={async (event) => {
         event.preventDefault();
         setError(null);
-        const settings: UserSettings = {
-          thresholds: Object.fromEntries(
+        const settings = {
+          agent_thresholds: Object.fromEntries(
             thresholds
               .split("\n")
               .map((line) => line.split("=").map((s) => s.trim()))
@@ -37,11 +37,11 @@ function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: ()
               .map(([agent, value]) => [agent, Number(value)]),
           ),
           never_auto: neverAuto.split("\n").map((s) => s.trim()).filter(Boolean),
-          audit_rate: auditRate === "" ? undefined : Number(auditRate),
+          audit_rate: auditRate === "" ? null : Number(auditRate),
           headless_answering: headless,
         };
         try {
-          await unwrap(api.PATCH("/api/memory/profile/" as never, { body: { settings } } as never));
+          await unwrap(api.PATCH("/api/memory/profile/", { body: settings }));
           setSaved(true);
           onSaved();
         } catch (failure) {
@@ -54,7 +54,7 @@ function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: ()
         <textarea rows={3} value={thresholds} onChange={(e) => setThresholds(e.target.value)} />
       </label>
       <label>
-        Never answer automatically (one pattern a line)
+        Never answer automatically (one pattern a line{initial.never_auto_is_default ? "; the defaults" : ""})
         <textarea rows={4} value={neverAuto} onChange={(e) => setNeverAuto(e.target.value)} />
       </label>
       <label>
@@ -78,9 +78,8 @@ export function Settings() {
     <Section title="Settings">
       <Async load={load} what="your settings">
         {(profile) => {
-          const settings = (profile as { settings?: UserSettings }).settings;
-          if (!settings) return <Empty>This server does not offer per-person answering settings yet.</Empty>;
-          return <SettingsForm initial={settings} onSaved={load.reload} />;
+          if (!("never_auto" in profile)) return <Empty>This server does not offer per-person answering settings yet.</Empty>;
+          return <SettingsForm initial={profile as UserSettings} onSaved={load.reload} />;
         }}
       </Async>
     </Section>

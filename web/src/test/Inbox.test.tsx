@@ -19,6 +19,10 @@ function item(id: number, question: string, candidates: string[]): Prediction {
     usage: {},
     created_at: "2026-12-02T10:00:00Z",
     tool: { name: "Bash", input: { command: "npm test" } },
+    options: null,
+    prompt_event_id: null,
+    answered_by: "",
+    answer: null,
     escalation_reason: "below_threshold",
   };
 }
