@@ -8,12 +8,18 @@ trip, calibration, the insert). The floor, in the same run and interleaved reque
 ``GET /api/auth/api-keys/`` of the same user, an authenticated trivial endpoint. Targets: p50
 within 3x and p99 within 5x of the floor's.
 
+With ``--fresh``, also the fresh-import condition (issue 11): a new user imports 20,000 events
+through the ingest service (structured agent prompts with their replies, and terminal turns),
+memory is synced, and predict (structured requests, the local provider) is measured right away,
+before Postgres has analysed the new rows, and again after ``ANALYZE``: the plans must not
+depend on fresh statistics, so both stay within the same targets.
+
 Also counts the SQL queries of one predict in-process for this user and for a user with 100
 times less data: the count must be the same (the test
 ``tests/predictions/test_predict.py::test_queries_per_predict_do_not_grow_with_memory`` asserts
 it too), and times the context bundle alone, to say where the overhead goes.
 
-    python bench/predict.py [--requests 300] [--quick] [--json OUT]
+    python bench/predict.py [--requests 300] [--quick] [--fresh] [--json OUT]
 """
 
 from __future__ import annotations
@@ -74,8 +80,12 @@ def queries_per_predict(fake_url: str, user_ids: list[int]) -> list[int]:
     from predictions.services import prediction_create
 
     counts = []
+    # No audit sample here: an audited prediction costs one UPDATE more, at random.
     with override_settings(
-        CLONE_LLM_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-fake", ANTHROPIC_BASE_URL=fake_url
+        CLONE_LLM_PROVIDER="anthropic",
+        ANTHROPIC_API_KEY="sk-fake",
+        ANTHROPIC_BASE_URL=fake_url,
+        CLONE_AUDIT_RATE=0.0,
     ):
         for user_id in user_ids:
             user = get_user_model().objects.get(pk=user_id)
@@ -137,11 +147,154 @@ def measure(server: Server, api_key: str, requests: int) -> dict[str, list[float
     return {"trivial": trivial, "predict": predict}
 
 
+FRESH_EVENTS = 20_000
+FRESH_COMMANDS = ("npm test", "git push origin main", "pnpm dev", "rm -rf build", "make lint")
+
+
+def fresh_user_import(events: int = FRESH_EVENTS) -> int:
+    """A new user holding ``events`` events imported through the ingest service; no ANALYZE."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.contrib.auth import get_user_model
+
+    from memories.services import raw_sync
+    from recording.services import event_ingest
+
+    user_model = get_user_model()
+    username = f"bench_fresh_{int(time.time() * 1000)}"
+    user = user_model.objects.create_user(username=username, password=None)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    batch: list[dict] = []
+    for n in range(events // 4):
+        at = start + timedelta(minutes=n)
+        command = FRESH_COMMANDS[n % len(FRESH_COMMANDS)] + ("" if n % 3 else f" {n}")
+        batch += [
+            {
+                "id": f"p{n}",
+                "session_id": f"s{n // 50}",
+                "kind": "agent_prompt",
+                "occurred_at": at.isoformat(),
+                "payload": {
+                    "agent": "claude-code",
+                    "text": f"Bash: {command}",
+                    "tool": {"name": "Bash", "input": {"command": command}},
+                    "options": ["yes", "no"],
+                },
+            },
+            {
+                "id": f"r{n}",
+                "session_id": f"s{n // 50}",
+                "kind": "user_reply",
+                "occurred_at": (at + timedelta(seconds=10)).isoformat(),
+                "payload": {"text": "no" if "rm" in command else "yes", "in_reply_to": f"p{n}"},
+            },
+        ]
+        batch += [
+            {
+                "id": f"t{n}-{i}",
+                "session_id": f"s{n // 50}",
+                "kind": "terminal_turn",
+                "occurred_at": (at + timedelta(seconds=20 + i)).isoformat(),
+                "payload": {"command": command, "exit_code": 0},
+            }
+            for i in range(2)
+        ]
+        if len(batch) >= 1000:
+            event_ingest(user=user, events=batch)
+            batch = []
+    if batch:
+        event_ingest(user=user, events=batch)
+    raw_sync(user=user)
+    return user.pk
+
+
+def measure_structured(server: Server, api_key: str, requests: int) -> dict[str, list[float]]:
+    """As ``measure``, with predicts that carry a tool (the structured path)."""
+    client = Client(server.host, server.port, {"X-Clone-API-Key": api_key})
+    trivial, predict = [], []
+    try:
+        for i in range(requests + 20):
+            started = time.perf_counter()
+            status, raw = client.request("GET", "/api/auth/api-keys/")
+            trivial_ms = (time.perf_counter() - started) * 1000
+            if status != 200:
+                raise RuntimeError(f"api-keys answered {status}: {raw[:300]!r}")
+            command = FRESH_COMMANDS[i % len(FRESH_COMMANDS)]
+            body = json.dumps(
+                {
+                    "agent": "claude-code",
+                    "agent_input": f"Bash: {command}",
+                    "tool": {"name": "Bash", "input": {"command": command}},
+                    "options": ["yes", "no"],
+                }
+            ).encode()
+            started = time.perf_counter()
+            status, raw = client.request("POST", "/api/predictions/predict/", body)
+            predict_ms = (time.perf_counter() - started) * 1000
+            if status != 201:
+                raise RuntimeError(f"predict answered {status}: {raw[:300]!r}")
+            if i >= 20:
+                trivial.append(trivial_ms)
+                predict.append(predict_ms)
+    finally:
+        client.close()
+    return {"trivial": trivial, "predict": predict}
+
+
+def fresh_rows(database_url: str, requests: int) -> tuple[list[dict], dict]:
+    """Predict right after a fresh import (no ANALYZE), then after ANALYZE; local provider."""
+    from django.db import connection
+
+    user_id = fresh_user_import()
+    api_key = api_key_for(user_id)
+    rows, figures = [], {}
+    for condition in ("fresh import, before ANALYZE", "after ANALYZE"):
+        if condition == "after ANALYZE":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE memories_rawmemory")
+                cursor.execute("ANALYZE recording_event")
+                cursor.execute("ANALYZE predictions_prediction")
+        env = service_env() | {"CLONE_LLM_PROVIDER": "local"}
+        with Server(database_url, workers=2, **env) as server:
+            times = measure_structured(server, api_key, requests)
+        t50, t99 = percentile(times["trivial"], 50), percentile(times["trivial"], 99)
+        p50, p99 = percentile(times["predict"], 50), percentile(times["predict"], 99)
+        figures[condition] = {"trivial_p50": t50, "trivial_p99": t99, "p50": p50, "p99": p99}
+        rows += [
+            row(
+                f"structured predict p50 ({condition})",
+                p50,
+                "ms",
+                floor=t50,
+                floor_label="GET api-keys p50",
+                ratio=p50 / t50,
+                target=f"<= {P50_TARGET:g}x",
+                ok=p50 / t50 <= P50_TARGET,
+            ),
+            row(
+                f"structured predict p99 ({condition})",
+                p99,
+                "ms",
+                floor=t99,
+                floor_label="GET api-keys p99",
+                ratio=p99 / t99,
+                target=f"<= {P99_TARGET:g}x",
+                ok=p99 / t99 <= P99_TARGET,
+            ),
+        ]
+        print(
+            f"  {condition}: structured predict p50 {p50:7.1f} ms ({p50 / t50:.2f}x), "
+            f"p99 {p99:7.1f} ms ({p99 / t99:.2f}x)"
+        )
+    return rows, figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="measured predicts (300)")
     parser.add_argument("--quick", action="store_true", help="60 requests")
     parser.add_argument("--json", metavar="OUT")
+    parser.add_argument("--fresh", action="store_true", help="also the fresh-import condition")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     args = parser.parse_args(argv)
     requests = 60 if args.quick else args.requests
@@ -219,6 +372,10 @@ def main(argv: list[str] | None = None) -> dict:
         f"with relevance {bundle['with_relevance']:.1f} ms"
     )
     print(f"  queries per predict: {counts[0]} (100k raw) vs {counts[1]} (1k raw)")
+    if args.fresh:
+        fresh, figures = fresh_rows(database_url, requests)
+        result["rows"] += fresh
+        result["fresh_import"] = figures
     write_json(args.json, result)
     return result
 

@@ -273,7 +273,7 @@ CLONE_MEMORY_PROMOTION_MODEL = env.str("CLONE_MEMORY_PROMOTION_MODEL", default="
 # The local provider looks at this many of the person's most similar earlier answers.
 CLONE_LOCAL_NEIGHBOURS = env.int("CLONE_LOCAL_NEIGHBOURS", default=30)
 # ... and this many of their most recent decisions for a structured request (a tool call).
-CLONE_LOCAL_DECISIONS = env.int("CLONE_LOCAL_DECISIONS", default=1000)
+CLONE_LOCAL_DECISIONS = env.int("CLONE_LOCAL_DECISIONS", default=300)
 # No automatic answer before the person has this many labelled answers (imported history
 # counts); a share CLONE_AUDIT_RATE of would-be automatic answers is escalated to keep their
 # precision measured (docs/confidence.md).

@@ -13,6 +13,7 @@ from memories import conf
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
 from memories.person_settings import PersonSettings, settings_of
 from memories.relevance import relevant_search
+from recording.models import Event
 
 FACT_ORDER = ("-importance", "-updated_at", "-id")
 
@@ -80,35 +81,42 @@ def answered_prompts_recent(*, user: User, limit: int) -> list[dict[str, Any]]:
     ``{"prompt_event_id", "agent", "prompt", "reply", "occurred_at", "tool", "options"}`` with
     ``tool`` and ``options`` as the prompt's event carried them (None when absent).
 
-    One query, walking the partial index of answered prompts backwards from the newest (its
-    plan needs no statistics: the index is the only way to the ``limit`` rows asked for)."""
+    Two queries whose plans need no statistics: the rows walk the partial index of answered
+    prompts backwards from the newest, then their events are read by primary key. (One join
+    let a planner without fresh statistics hash the user's whole event table.)"""
     if limit <= 0:
         return []
-    rows = (
+    rows = list(
         RawMemory.objects.filter(user=user, kind="agent_prompt", reply_text__isnull=False)
         .order_by("-id")
-        .values_list(
-            "event_key",
-            "agent",
-            "prompt_text",
-            "reply_text",
-            "occurred_at",
-            "event__payload__tool",
-            "event__payload__options",
-        )[:limit]
+        .values_list("event_id", "event_key", "agent", "prompt_text", "reply_text", "occurred_at")[
+            :limit
+        ]
     )
-    return [
-        {
-            "prompt_event_id": key,
-            "agent": agent,
-            "prompt": prompt or "",
-            "reply": reply,
-            "occurred_at": _iso(occurred_at),
-            "tool": tool if isinstance(tool, dict) else None,
-            "options": options if isinstance(options, list) else None,
-        }
-        for key, agent, prompt, reply, occurred_at, tool, options in rows
-    ]
+    # Never an empty list (no event has id 0): the query runs whatever the history holds, so
+    # the number of queries of a predict does not depend on it.
+    event_ids = [row[0] for row in rows] or [0]
+    structure = {
+        pk: (tool, options)
+        for pk, tool, options in Event.objects.filter(user=user, pk__in=event_ids).values_list(
+            "pk", "payload__tool", "payload__options"
+        )
+    }
+    found = []
+    for event_id, key, agent, prompt, reply, occurred_at in rows:
+        tool, options = structure.get(event_id, (None, None))
+        found.append(
+            {
+                "prompt_event_id": key,
+                "agent": agent,
+                "prompt": prompt or "",
+                "reply": reply,
+                "occurred_at": _iso(occurred_at),
+                "tool": tool if isinstance(tool, dict) else None,
+                "options": options if isinstance(options, list) else None,
+            }
+        )
+    return found
 
 
 def _iso(value) -> str | None:

@@ -40,12 +40,14 @@ below any sensible threshold, whatever the wider levels say.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,6 +99,7 @@ _COMMAND_KEYS = ("command", "cmd")
 _WORD = re.compile(r"[a-z0-9']+")
 
 
+@lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
     return " ".join(_WORD.findall((text or "").lower().replace("\u2019", "'")))
 
@@ -168,6 +171,25 @@ def _path_prefix(path: str) -> str:
 
 def request_keys(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
     """The request's key at each level (see the module docstring)."""
+    if tool:
+        try:
+            tool_key, first = json.dumps(tool, sort_keys=True), ""
+        except (TypeError, ValueError):
+            return _request_keys_uncached(agent=agent or "", tool=tool, text="")
+    else:
+        stripped = (text or "").strip()
+        tool_key, first = "", stripped.splitlines()[0] if stripped else ""
+    # Cached: the same past decisions come back on every predict of a user.
+    return dict(_request_keys(agent or "", tool_key, first))
+
+
+@lru_cache(maxsize=16384)
+def _request_keys(agent: str, tool_key: str, first_line: str) -> tuple[tuple[str, str], ...]:
+    tool = json.loads(tool_key) if tool_key else None
+    return tuple(_request_keys_uncached(agent=agent, tool=tool, text=first_line).items())
+
+
+def _request_keys_uncached(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
     agent_key = (agent or "").strip().casefold()
     name = str((tool or {}).get("name") or "").strip()
     tool_input = (tool or {}).get("input") if isinstance((tool or {}).get("input"), dict) else {}
