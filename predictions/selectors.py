@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from rest_framework.exceptions import NotFound
 
-from memories.selectors import profile_get
+from memories.selectors import person_settings_get, profile_get
 from predictions import metrics
 from predictions.calibration import IDENTITY, MAX_LABELS, label_for
 from predictions.confidence import wilson
@@ -176,8 +176,10 @@ def prediction_trust(*, user: User, threshold: float) -> dict[str, Any]:
     ``reliability``: the diagram for the raw and the calibrated confidence (10 equal-width bins,
     each with its count). ``coverage``: for each threshold (ascending, ``threshold`` included),
     the share of labelled predictions whose calibrated confidence reaches it and their mean label
-    (``metrics.selective``). ``threshold`` is the one the person's predictions use.
+    (``metrics.selective``). ``threshold`` is the one a request without a threshold of its own
+    gets; ``agent_thresholds`` the person's per-agent ones (their values are drawn too).
     """
+    agent_thresholds = person_settings_get(user=user).agent_thresholds
     labelled = list(
         Prediction.objects.filter(user=user, outcome__isnull=False).values_list(
             "raw_confidence", "confidence", "outcome"
@@ -186,10 +188,11 @@ def prediction_trust(*, user: User, threshold: float) -> dict[str, Any]:
     raw = [r for r, _, _ in labelled]
     calibrated = [c for _, c, _ in labelled]
     labels = [label_for(o) for _, _, o in labelled]
-    thresholds = sorted({*TRUST_THRESHOLDS, threshold})
+    thresholds = sorted({*TRUST_THRESHOLDS, threshold, *agent_thresholds.values()})
     return {
         "labelled": len(labelled),
         "threshold": threshold,
+        "agent_thresholds": agent_thresholds,
         "reliability": {
             "raw": metrics.reliability(probs=raw, labels=labels),
             "calibrated": metrics.reliability(probs=calibrated, labels=labels),

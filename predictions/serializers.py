@@ -378,5 +378,6 @@ class CoveragePointOutput(serializers.Serializer):
 class TrustOutput(serializers.Serializer):
     labelled = serializers.IntegerField()
     threshold = serializers.FloatField()
+    agent_thresholds = serializers.DictField(child=serializers.FloatField())
     reliability = ReliabilityPairOutput()
     coverage = CoveragePointOutput(many=True)

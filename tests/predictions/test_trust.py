@@ -30,6 +30,7 @@ def test_no_labels_gives_empty_bins_and_no_coverage(api):
     body = api.get(reverse("predictions:trust")).json()
     assert body["labelled"] == 0
     assert body["threshold"] == 0.8
+    assert body["agent_thresholds"] == {}
     assert [b["count"] for b in body["reliability"]["raw"]] == [0] * 10
     assert [b["count"] for b in body["reliability"]["calibrated"]] == [0] * 10
     assert [p["threshold"] for p in body["coverage"]] == list(TRUST_THRESHOLDS)
@@ -74,9 +75,21 @@ def test_another_users_predictions_are_not_counted(client_for, other_user, user,
     assert body["labelled"] == 0
 
 
-def test_one_query_for_the_figures(api, user, fake_anthropic, django_assert_max_num_queries):
+def test_the_persons_agent_thresholds_are_drawn(api, user):
+    profile = api.patch(
+        reverse("memories:profile"), {"agent_thresholds": {"claude-code": 0.93}}, format="json"
+    )
+    assert profile.status_code == 200, profile.content
+    body = api.get(reverse("predictions:trust")).json()
+    assert body["agent_thresholds"] == {"claude-code": 0.93}
+    assert 0.93 in [p["threshold"] for p in body["coverage"]]
+
+
+def test_few_queries_for_the_figures(api, user, fake_anthropic, django_assert_max_num_queries):
     _labelled(user, fake_anthropic, [(0.9, "accepted"), (0.7, "rejected")])
-    with django_assert_max_num_queries(3):  # auth (api key lookup) + the labelled rows
+    # A constant: auth (key lookup, last-used stamp), the profile (created on first use, in a
+    # savepoint), the labelled rows; none per prediction.
+    with django_assert_max_num_queries(8):
         assert api.get(reverse("predictions:trust")).status_code == 200
 
 

@@ -1085,6 +1085,9 @@ export interface components {
             labelled: number;
             /** Format: double */
             threshold: number;
+            agent_thresholds: {
+                [key: string]: number;
+            };
             reliability: components["schemas"]["ReliabilityPairOutput"];
             coverage: components["schemas"]["CoveragePointOutput"][];
         };

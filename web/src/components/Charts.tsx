@@ -67,7 +67,7 @@ export function ReliabilityDiagram({ raw, calibrated }: { raw: Bin[]; calibrated
   );
 }
 
-export function CoverageChart({ points, threshold }: { points: Point[]; threshold: number }) {
+export function CoverageChart({ points, threshold, agents = {} }: { points: Point[]; threshold: number; agents?: Record<string, number> }) {
   const line = (pick: (p: Point) => number | null) =>
     points
       .filter((p) => pick(p) !== null)
@@ -84,6 +84,14 @@ export function CoverageChart({ points, threshold }: { points: Point[]; threshol
         <text className="threshold-label" x={x(threshold) + 4} y={y(1) + 10}>
           yours {threshold}
         </text>
+        {Object.entries(agents).map(([agent, t], i) => (
+          <g key={agent}>
+            <line className="threshold agent" x1={x(t)} y1={y(0)} x2={x(t)} y2={y(1)} />
+            <text className="threshold-label" x={x(t) + 4} y={y(1) + 22 + 12 * i}>
+              {agent} {t}
+            </text>
+          </g>
+        ))}
       </svg>
       <figcaption>
         <span className="key coverage">— coverage</span> <span className="key precision">— precision</span>

@@ -96,7 +96,7 @@ export function Trust() {
                   </table>
                 </Section>
                 <Section title="Coverage vs precision">
-                  <CoverageChart points={t.coverage} threshold={t.threshold} />
+                  <CoverageChart points={t.coverage} threshold={t.threshold} agents={t.agent_thresholds} />
                   <table className="list compact">
                     <caption className="muted">At each threshold: share Clone would answer on its own, and how often right</caption>
                     <thead>
@@ -109,10 +109,14 @@ export function Trust() {
                     </thead>
                     <tbody>
                       {t.coverage.map((p) => (
-                        <tr key={p.threshold} className={p.threshold === t.threshold ? "mark" : undefined}>
+                        <tr key={p.threshold} className={p.threshold === t.threshold || Object.values(t.agent_thresholds).includes(p.threshold) ? "mark" : undefined}>
                           <th scope="row">
                             {p.threshold}
                             {p.threshold === t.threshold ? " (yours)" : ""}
+                            {Object.entries(t.agent_thresholds)
+                              .filter(([, v]) => v === p.threshold)
+                              .map(([agent]) => ` (${agent})`)
+                              .join("")}
                           </th>
                           <td>{pct(p.coverage)}</td>
                           <td>{pct(p.precision)}</td>
