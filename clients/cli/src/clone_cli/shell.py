@@ -74,6 +74,7 @@ __clone_hooked=1
 __clone_bin=__EXE__
 export CLONE_SHELL_SESSION="${CLONE_SHELL_SESSION:-term-${HOSTNAME%%.*}-$$-${EPOCHSECONDS:-0}}"
 __clone_seq=0
+__clone_hist=$(umask 077; mktemp "${TMPDIR:-/tmp}/clone-hist.XXXXXX")
 __clone_last=""
 __clone_start=""
 __clone_armed=""
@@ -82,7 +83,9 @@ __clone_secret() { local u=${1^^}; [[ __PATTERNS__ ]]; }
 __clone_precmd() {
   local code=$? line num cmd dur=""
   __clone_armed=1
-  line=$(HISTTIMEFORMAT= builtin history 1)
+  # Through a file, not $(...): a command substitution is a fork on every prompt.
+  HISTTIMEFORMAT= builtin history 1 >"$__clone_hist" 2>/dev/null || return $code
+  IFS= read -r line <"$__clone_hist"
   [[ $line =~ ^[[:space:]]*([0-9]+)[*]?[[:space:]][[:space:]](.*)$ ]] || return $code
   num=${BASH_REMATCH[1]}; cmd=${BASH_REMATCH[2]}
   [[ "$num" == "$__clone_last" ]] && return $code
