@@ -239,6 +239,8 @@ CLONE_LLM_MAX_TOKENS = env.int("CLONE_LLM_MAX_TOKENS", default=2048)
 # A 429 that asks for a longer wait than this is reported to the caller, not waited out.
 CLONE_LLM_MAX_RETRY_WAIT_S = env.float("CLONE_LLM_MAX_RETRY_WAIT_S", default=5.0)
 CLONE_BATCH_CONCURRENCY = env.int("CLONE_BATCH_CONCURRENCY", default=16)
+# A permission hook stops waiting for a model after this long and lets the person decide.
+CLONE_HOOK_DEADLINE_MS = env.int("CLONE_HOOK_DEADLINE_MS", default=1500)
 
 LOGGING = {
     "version": 1,

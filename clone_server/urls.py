@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/recording/", include("recording.urls")),
     path("api/memory/", include("memories.urls")),
     path("api/predictions/", include("predictions.urls")),
+    path("api/integrations/", include("predictions.integrations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # GET only: the page's HTML renderer has no template for DRF's OPTIONS metadata (a 500).
     # The split view serves its start-up script as a file, so the CSP needs no inline script.

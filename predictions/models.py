@@ -111,3 +111,61 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent}: {self.agent_input[:40]}"
+
+
+class AgentRequestState(models.TextChoices):
+    SEEN = "seen"  # the agent announced the tool call (PreToolUse); nobody was asked yet
+    DECIDED = "decided"  # Clone answered allow or deny itself
+    ASKED = "asked"  # Clone gave no decision: the person was asked
+    ANSWERED = "answered"  # the person's reply is recorded
+    CLOSED = "closed"  # settled without a reply of the person's (never asked, or unknown)
+
+
+class AgentRequest(models.Model):
+    """One permission request an agent put through a hook (predictions.integrations), and what
+    became of it: the session state that links the agent's later events (the tool ran, the next
+    prompt came) to the request, its recorded ``agent_prompt`` event and its Prediction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    agent = models.CharField(max_length=64)
+    # The agent's own session id (the recording session is "<agent>:<session_id>").
+    session_key = models.CharField(max_length=128)
+    # The agent's id of the tool call when it has one (Claude Code's tool_use_id), else "".
+    tool_use_id = models.CharField(max_length=128, blank=True, default="")
+    # The agent's turn (Claude Code's prompt_id), to tell a later turn from parallel calls.
+    turn_key = models.CharField(max_length=128, blank=True, default="")
+    # sha256 of the tool name and canonical input: a request without a tool_use_id finds the
+    # announcement it belongs to by it.
+    fingerprint = models.CharField(max_length=64)
+    tool = models.JSONField(default=dict)
+    prompt_event_id = models.CharField(max_length=128)
+    prompt_recorded = models.BooleanField(default=False)
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(
+        max_length=16, choices=AgentRequestState.choices, default=AgentRequestState.SEEN
+    )
+    decision = models.CharField(max_length=8, blank=True, default="")  # allow | deny | ""
+    reply = models.CharField(max_length=8, blank=True, default="")  # yes | no | ""
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "prompt_event_id"], name="agent_request_user_prompt"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "agent", "session_key", "state"], name="agent_request_session"
+            ),
+            models.Index(
+                fields=["user", "agent", "session_key", "tool_use_id"],
+                name="agent_request_tool_use",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.session_key}: {self.tool.get('name', '')} ({self.state})"

@@ -1,0 +1,170 @@
+"""HTTP doors through which agents call Clone (``/api/integrations/``): thin views.
+
+A hook view validates the body (a malformed one is a 400 with the usual error shape), hands it
+to its agent's adapter and returns the adapter's answer. Anything that goes wrong after
+validation is answered with the agent's "no decision", so the person is asked: never an allow
+on an error path. Authentication failures are a 401/403, which agents treat as no decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from predictions.integrations import aider, claude_code, history
+
+logger = logging.getLogger(__name__)
+
+
+def _fail_safe(handle: Callable[[], dict[str, Any]], *, agent: str) -> dict[str, Any]:
+    try:
+        return handle()
+    except Exception:
+        logger.exception("%s hook failed; answering with no decision", agent)
+        return {}
+
+
+class ClaudeCodeHookView(APIView):
+    throttle_scope = "predict"
+
+    @extend_schema(
+        operation_id="integrations_claude_code_hook",
+        summary="Answer a Claude Code hook event (any event; http hook).",
+        description=(
+            "Takes the hook's JSON as Claude Code sends it. PermissionRequest: the request is "
+            "recorded as an agent_prompt and predicted; an automatic yes/no is answered as "
+            "hookSpecificOutput.decision.behavior allow/deny, anything else as {} (the person "
+            "is asked). PreToolUse: noted, and decided the same way only when the person turned "
+            "on headless answering. PostToolUse records the person's yes; a request asked and "
+            "never run is recorded as their no at the session's next event. Errors and "
+            "timeouts answer {}."
+        ),
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "PermissionRequest",
+                request_only=True,
+                value={
+                    "session_id": "9721f9e8-9137-4fdf-b125-45297a17e06a",
+                    "transcript_path": "/home/me/.claude/projects/-home-me-app/9721f9e8.jsonl",
+                    "cwd": "/home/me/app",
+                    "permission_mode": "default",
+                    "hook_event_name": "PermissionRequest",
+                    "tool_name": "Bash",
+                    "tool_input": {"command": "npm test", "description": "Run the tests"},
+                },
+            ),
+            OpenApiExample(
+                "Allowed",
+                response_only=True,
+                value={
+                    "hookSpecificOutput": {
+                        "hookEventName": "PermissionRequest",
+                        "decision": {"behavior": "allow"},
+                    }
+                },
+            ),
+        ],
+    )
+    def post(self, request):
+        body = claude_code.hook_validate(request.data)
+        return Response(
+            _fail_safe(
+                lambda: claude_code.hook_handle(user=request.user, body=body), agent="claude-code"
+            )
+        )
+
+
+class ImportOutput(serializers.Serializer):
+    created = serializers.DictField(child=serializers.IntegerField())
+    duplicates = serializers.DictField(child=serializers.IntegerField())
+    skipped = serializers.DictField(child=serializers.IntegerField())
+    memory_rows_synced = serializers.IntegerField()
+    next = serializers.ListField(child=serializers.CharField())
+
+
+class TranscriptInput(serializers.Serializer):
+    lines = serializers.ListField(
+        child=serializers.JSONField(),
+        allow_empty=False,
+        max_length=50_000,
+        help_text="The transcript's JSONL lines, as strings or as objects. Send a big file in "
+        "chunks that each start at a message of the person's.",
+    )
+
+
+class TranscriptImportView(APIView):
+    throttle_scope = "ingest"
+
+    @extend_schema(
+        operation_id="integrations_claude_code_transcripts",
+        summary="Import a Claude Code transcript (JSONL lines).",
+        request=TranscriptInput,
+        responses={200: ImportOutput},
+    )
+    def post(self, request):
+        payload = TranscriptInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        parsed = claude_code.transcript_parse(lines=payload.validated_data["lines"])
+        result = history.history_import(
+            user=request.user,
+            events=parsed.events,
+            skipped={
+                "not_the_person": parsed.not_the_person,
+                "unpaired": parsed.unpaired,
+                "other_lines": parsed.skipped_lines,
+            },
+        )
+        return Response(ImportOutput(result.as_dict()).data)
+
+
+class _StrictText(serializers.CharField):
+    """A string, not a number coerced into one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AiderInput(serializers.Serializer):
+    text = _StrictText(
+        allow_blank=False, trim_whitespace=False, help_text="An .aider.chat.history.md file."
+    )
+    namespace = _StrictText(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=200,
+        help_text="Keeps two files apart whose sessions started in the same second "
+        "(e.g. the repository's name).",
+    )
+
+
+class AiderImportView(APIView):
+    throttle_scope = "ingest"
+
+    @extend_schema(
+        operation_id="integrations_aider_history",
+        summary="Import an Aider chat history (.aider.chat.history.md).",
+        request=AiderInput,
+        responses={200: ImportOutput},
+    )
+    def post(self, request):
+        payload = AiderInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        parsed = aider.history_parse(
+            text=payload.validated_data["text"], namespace=payload.validated_data["namespace"]
+        )
+        result = history.history_import(
+            user=request.user, events=parsed.events, skipped={"automatic": parsed.automatic}
+        )
+        return Response(ImportOutput(result.as_dict()).data)

@@ -1,0 +1,174 @@
+"""History imports: Claude Code transcripts (files the real CLI wrote on this machine) and Aider
+chat histories, through HTTP on Postgres."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from memories.models import RawMemory
+from predictions.integrations.claude_code import transcript_parse
+from recording.models import Event
+from tests.predictions.integrations.helpers import captured_hooks, fixture_lines
+
+pytestmark = pytest.mark.django_db
+TRANSCRIPTS = "integrations:claude-code-transcripts"
+AIDER = "integrations:aider-history"
+
+AIDER_HISTORY = """
+# aider chat started at 2025-07-16 20:10:38
+
+> /usr/bin/aider --model sonnet
+
+#### run the tests
+
+> Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y
+
+#### now push it
+
+> git push origin main
+> Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: n
+"""
+
+
+def test_parse_interactive_transcript_labels_the_persons_yes_and_no():
+    parsed = transcript_parse(lines=fixture_lines("claude_code_transcript_interactive.jsonl"))
+    prompts = [e for e in parsed.events if e["kind"] == "agent_prompt"]
+    replies = [e for e in parsed.events if e["kind"] == "user_reply"]
+    assert [p["payload"]["text"] for p in prompts] == [
+        "Bash: touch yes_interactive",
+        "Bash: touch no_interactive",
+    ]
+    assert [r["payload"]["text"] for r in replies] == ["yes", "no"]
+    assert replies[1]["payload"]["context"] == "please use a different name"
+    notes = [e["payload"]["text"] for e in parsed.events if e["kind"] == "note"]
+    assert notes == [
+        "run: touch yes_interactive",
+        "run: touch no_interactive",
+        "please use a different name",
+    ]
+    assert parsed.skipped_lines > 0  # queue operations, attachments, ...
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["claude_code_transcript_headless_denied.jsonl", "claude_code_transcript_hook_denied.jsonl"],
+    ids=["denied-by-headless-mode", "denied-by-a-hook"],
+)
+def test_decisions_not_made_by_the_person_are_not_labels(name):
+    parsed = transcript_parse(lines=fixture_lines(name))
+    assert not [e for e in parsed.events if e["kind"] in ("agent_prompt", "user_reply")]
+    assert parsed.not_the_person == 1
+
+
+def test_transcript_and_hooks_of_one_session_are_stored_once(api, user):
+    """The hooks saw the session live; its transcript imported later adds no prompt twice."""
+    for body in captured_hooks():
+        api.post(reverse("integrations:claude-code-hooks"), body, format="json")
+    before = Event.objects.filter(user=user).count()
+    lines = fixture_lines("claude_code_transcript_interactive.jsonl")
+    response = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["created"] == {"prompts": 0, "replies": 0, "notes": 0}
+    assert body["duplicates"] == {"prompts": 2, "replies": 2, "notes": 3}
+    assert Event.objects.filter(user=user).count() == before
+
+
+def test_transcript_import_counts_and_is_idempotent(api, user):
+    lines = fixture_lines("claude_code_transcript_interactive.jsonl")
+    first = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json").json()
+    assert first["created"] == {"prompts": 2, "replies": 2, "notes": 3}
+    assert first["duplicates"] == {"prompts": 0, "replies": 0, "notes": 0}
+    assert first["memory_rows_synced"] == 7
+    assert any("learn" in step for step in first["next"])
+    # Memory knows the answers at once.
+    assert RawMemory.objects.filter(user=user, kind="agent_prompt", reply_text="yes").count() == 1
+    second = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json").json()
+    assert second["created"] == {"prompts": 0, "replies": 0, "notes": 0}
+    assert second["duplicates"] == {"prompts": 2, "replies": 2, "notes": 3}
+
+
+def test_transcript_lines_may_be_objects(api):
+    lines = [json.loads(line) for line in fixture_lines("claude_code_transcript_interactive.jsonl")]
+    response = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json")
+    assert response.json()["created"]["prompts"] == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-lines"),
+        pytest.param({"lines": []}, id="empty"),
+        pytest.param({"lines": "one line"}, id="not-a-list"),
+    ],
+)
+def test_transcript_bad_input_is_a_400(api, user, body):
+    response = api.post(reverse(TRANSCRIPTS), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert not Event.objects.filter(user=user).exists()
+
+
+def test_transcript_of_garbage_lines_creates_nothing(api, user):
+    response = api.post(reverse(TRANSCRIPTS), {"lines": ["{", "[]", "3"]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["skipped"]["other_lines"] == 3
+    assert not Event.objects.filter(user=user).exists()
+
+
+def test_transcript_with_an_invalid_event_stores_nothing(api, user):
+    lines = fixture_lines("claude_code_transcript_interactive.jsonl")
+    broken = json.loads(lines[-1])
+    broken.update({"type": "user", "message": {"role": "user", "content": "hi"}})
+    broken["timestamp"] = "yesterday"
+    response = api.post(reverse(TRANSCRIPTS), {"lines": [*lines, broken]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert not Event.objects.filter(user=user).exists()
+
+
+def test_transcript_import_needs_credentials(anon_client):
+    response = anon_client.post(reverse(TRANSCRIPTS), {"lines": ["{}"]}, format="json")
+    assert response.status_code in (401, 403)
+
+
+def test_another_users_import_is_invisible(api, user, other_user, client_for):
+    lines = fixture_lines("claude_code_transcript_interactive.jsonl")
+    client_for(other_user, "api_key").post(reverse(TRANSCRIPTS), {"lines": lines}, format="json")
+    first = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json").json()
+    assert first["created"] == {"prompts": 2, "replies": 2, "notes": 3}
+
+
+def test_aider_history_import_counts_and_is_idempotent(api, user):
+    first = api.post(reverse(AIDER), {"text": AIDER_HISTORY, "namespace": "app"}, format="json")
+    assert first.status_code == 200, first.content
+    assert first.json()["created"] == {"prompts": 2, "replies": 2, "notes": 2}
+    replies = Event.objects.filter(user=user, kind="user_reply").order_by("occurred_at")
+    assert [r.payload["text"] for r in replies] == ["yes", "no"]
+    second = api.post(reverse(AIDER), {"text": AIDER_HISTORY, "namespace": "app"}, format="json")
+    assert second.json()["duplicates"] == {"prompts": 2, "replies": 2, "notes": 2}
+
+
+def test_aider_answers_given_by_yes_always_are_not_labels(api, user):
+    text = AIDER_HISTORY.replace("--model sonnet", "--model sonnet --yes-always")
+    response = api.post(reverse(AIDER), {"text": text}, format="json").json()
+    assert response["created"]["prompts"] == 0
+    assert response["skipped"]["automatic"] == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-text"),
+        pytest.param({"text": ""}, id="empty-text"),
+        pytest.param({"text": 3}, id="not-text"),
+        pytest.param({"text": "x", "namespace": "n" * 201}, id="namespace-too-long"),
+    ],
+)
+def test_aider_bad_input_is_a_400(api, body):
+    response = api.post(reverse(AIDER), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
