@@ -16,6 +16,7 @@ from clone_server.owned_rows import user_owned_models, user_rows
 from memories import promotion
 from memories.models import SemanticMemory
 from memories.services import fact_create, profile_calibration_set, profile_update, raw_sync
+from predictions.integrations.requests import request_announce
 from predictions.services import prediction_create, prediction_feedback
 from recording.services import event_ingest
 from tests.factories import BASE_TIME, event
@@ -124,6 +125,15 @@ def build_world(user, fake_anthropic, *, marker: str, at=BASE_TIME) -> World:
         user=user, prediction_id=prediction.id, outcome="edited", actual_reply=f"{marker} later"
     )
     fake_anthropic.reset()
+    # An agent's hook session: a tool call announced through the integrations.
+    request_announce(
+        user=user,
+        agent="claude-code",
+        session_key=f"{marker}-hook",
+        tool_use_id=f"toolu-{marker}",
+        turn_key="",
+        tool={"name": "Bash", "input": {"command": f"deploy {marker}"}},
+    )
 
     issued = api_key_create(user=user, name=f"{marker} laptop")
     used = RefreshToken.for_user(user)

@@ -15,8 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from memories.services import raw_sync
+from predictions.models import AgentRequest, AgentRequestState, Prediction
+from predictions.services import calibration_refit
+from recording.models import Event
 from recording.services import event_ingest, events_validate
 
 NEXT_STEPS = [
@@ -70,3 +74,134 @@ def history_import(
     return ImportResult(
         created=dict(created), duplicates=dict(duplicates), skipped=dict(skipped), synced=synced
     )
+
+
+# --- Learning from the imported history --------------------------------------------------------
+
+LEARN_SESSION = "history"
+_LEARN_KINDS = ("agent_prompt", "user_reply", "note")
+
+
+@dataclass
+class LearnResult:
+    replayed: int = 0
+    labelled: int = 0
+    already_labelled: int = 0
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "replayed": self.replayed,
+            "labelled": self.labelled,
+            "already_labelled": self.already_labelled,
+            "calibration": self.calibration,
+        }
+
+
+def _history_events(*, user: AbstractBaseUser, limit: int) -> list[dict[str, Any]]:
+    """The user's prompts, replies and notes, newest ``limit`` of them, oldest first, as wire
+    events."""
+    rows = list(
+        Event.objects.filter(user=user, kind__in=_LEARN_KINDS)
+        .order_by("-occurred_at", "-id")
+        .values_list(
+            "event_id", "session__external_id", "kind", "occurred_at", "source", "payload"
+        )[:limit]
+    )
+    rows.reverse()
+    events = []
+    for event_id, session_id, kind, occurred_at, source, payload in rows:
+        event = {
+            "id": event_id,
+            "session_id": session_id,
+            "kind": kind,
+            "occurred_at": occurred_at.isoformat(),
+            "payload": payload,
+        }
+        if source:
+            event["source"] = source
+        events.append(event)
+    return events
+
+
+def history_learn(*, user: AbstractBaseUser, limit: int = 5000) -> LearnResult:
+    """Label predictions on the person's recorded answers and fit their calibration, so an
+    imported history counts as experience.
+
+    Honest: the history (the newest ``limit`` prompts, replies and notes) is replayed in time
+    order into a throwaway account (``predictions.evaluation.replay``), where each prompt is
+    predicted from what came before it only and judged against the person's real reply; the
+    labelled predictions then move to the person (their cited facts, which were the throwaway
+    account's, are dropped) and their calibration is refit. Idempotent: a prompt already
+    labelled (by an earlier learn, or live through a hook) is not labelled again. The
+    throwaway account is deleted whatever happens.
+    """
+    from predictions.evaluation.replay import (
+        evaluation_user_create,
+        evaluation_user_delete,
+        events_sorted,
+        replay_run,
+    )
+
+    events = _history_events(user=user, limit=limit)
+    result = LearnResult()
+    known = set(
+        AgentRequest.objects.filter(user=user, prediction__isnull=False).values_list(
+            "prompt_event_id", flat=True
+        )
+    )
+    scratch = evaluation_user_create(prefix="learn")
+    labelled_ids: list[int] = []
+    try:
+
+        def note_label() -> None:
+            newest = (
+                Prediction.objects.filter(user=scratch, outcome__isnull=False)
+                .order_by("-feedback_at", "-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+            labelled_ids.append(newest)
+
+        replayed = replay_run(
+            user=scratch,
+            events=events_sorted(events=events),
+            refit_every=0,
+            on_prediction=note_label,
+        )
+        result.replayed = len(replayed.records)
+        moves: list[tuple[int, Any]] = []
+        for record, prediction_id in zip(replayed.records, labelled_ids, strict=True):
+            if record.prompt_id in known:
+                result.already_labelled += 1
+                continue
+            known.add(record.prompt_id)
+            moves.append((prediction_id, record))
+        with transaction.atomic():
+            Prediction.objects.filter(pk__in=[pk for pk, _ in moves]).update(
+                user=user, cited_facts=[], decay_applied={}
+            )
+            AgentRequest.objects.bulk_create(
+                [
+                    AgentRequest(
+                        user=user,
+                        agent=record.agent[:64],
+                        session_key=LEARN_SESSION,
+                        fingerprint="",
+                        prompt_event_id=record.prompt_id,
+                        prompt_recorded=True,
+                        prediction_id=pk,
+                        state=AgentRequestState.ANSWERED,
+                        reply=record.actual[:8] if record.actual in ("yes", "no") else "",
+                        settled_at=timezone.now(),
+                    )
+                    for pk, record in moves
+                ],
+                ignore_conflicts=True,
+            )
+        result.labelled = len(moves)
+    finally:
+        evaluation_user_delete(user=scratch)
+    calibration = calibration_refit(user=user)
+    result.calibration = calibration.as_dict(fitted_at=timezone.now())
+    return result

@@ -12,4 +12,5 @@ urlpatterns = [
         name="claude-code-transcripts",
     ),
     path("aider/history/", views.AiderImportView.as_view(), name="aider-history"),
+    path("history/learn/", views.HistoryLearnView.as_view(), name="history-learn"),
 ]

@@ -168,3 +168,41 @@ class AiderImportView(APIView):
             user=request.user, events=parsed.events, skipped={"automatic": parsed.automatic}
         )
         return Response(ImportOutput(result.as_dict()).data)
+
+
+class LearnInput(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=5000,
+        min_value=1,
+        max_value=20_000,
+        help_text="Replay at most this many of the newest prompts, replies and notes.",
+    )
+
+
+class LearnOutput(serializers.Serializer):
+    replayed = serializers.IntegerField(help_text="Answered prompts predicted in the replay.")
+    labelled = serializers.IntegerField(help_text="Labelled predictions added to the account.")
+    already_labelled = serializers.IntegerField()
+    calibration = serializers.DictField(help_text="The calibration fitted afterwards.")
+
+
+class HistoryLearnView(APIView):
+    throttle_scope = "promote"
+
+    @extend_schema(
+        operation_id="integrations_history_learn",
+        summary="Learn from the recorded history: labelled predictions and a calibration.",
+        description=(
+            "Replays the person's recorded prompts and replies in time order (each predicted "
+            "from what came before it only, judged against the real reply), keeps the labelled "
+            "predictions and refits the calibration. Run it after an import; idempotent."
+        ),
+        request=LearnInput,
+        responses={200: LearnOutput},
+    )
+    def post(self, request):
+        payload = LearnInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = history.history_learn(user=request.user, **payload.validated_data)
+        return Response(LearnOutput(result.as_dict()).data)
