@@ -10,7 +10,7 @@ LOCK := requirements/lock.txt
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
 	--no-emit-index-url --no-emit-find-links --extra dev --extra plot --output-file $(LOCK) pyproject.toml
 
-.PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps
+.PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps claude-code
 .PHONY: web web-generate chromium test-web web-screenshots
 
 $(PY):
@@ -47,6 +47,19 @@ cli-system-deps:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool zsh >/dev/null; } || \
 	  echo "Could not install xvfb, xdotool, zsh: the CLI tests that need them are skipped" >&2
 
+# The real Claude Code CLI for the end-to-end tests, pinned by tests/e2e/claude_code/package-lock.json
+# and cached in .cache/claude-code (reinstalled only when the lock changes), and tmux for its
+# interactive mode. Without the npm registry those tests are skipped, saying why.
+CLAUDE_CODE_DIR := .cache/claude-code
+claude-code:
+	@command -v tmux >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; } || \
+	  echo "Could not install tmux: the interactive Claude Code test is skipped" >&2
+	@if cmp -s tests/e2e/claude_code/package-lock.json $(CLAUDE_CODE_DIR)/package-lock.json && [ -x $(CLAUDE_CODE_DIR)/node_modules/.bin/claude ]; then :; \
+	  elif ! command -v npm >/dev/null; then echo "npm is missing: the Claude Code end-to-end tests are skipped" >&2; \
+	  else mkdir -p $(CLAUDE_CODE_DIR) && cp tests/e2e/claude_code/package.json tests/e2e/claude_code/package-lock.json $(CLAUDE_CODE_DIR)/ && \
+	    { (cd $(CLAUDE_CODE_DIR) && npm ci --no-audit --no-fund --loglevel=error) || \
+	      { rm -rf $(CLAUDE_CODE_DIR)/node_modules $(CLAUDE_CODE_DIR)/package-lock.json; echo "Could not install Claude Code from the npm registry: its end-to-end tests are skipped" >&2; }; }; fi
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "Postgres did not start" >&2; exit 1
@@ -69,7 +82,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	PYTHONPATH=clients/cli/src $(VENV)/bin/lint-imports
 
-test: install-dev install-cli cli-system-deps services lint
+test: install-dev install-cli cli-system-deps claude-code services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py check
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SECRET_KEY=test-only-not-a-secret-for-the-test-suite $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -234,6 +234,28 @@ def _bodies(alice: World) -> dict[tuple[str, str], Any]:
         ("predictions:feedback", "post"): {"outcome": "rejected", "actual_reply": "no"},
         ("predictions:answer", "post"): {"reply": "no"},
         ("memories:profile", "patch"): {"audit_rate": 0.5, "never_auto": [f"{BOB} pattern"]},
+        # A's hook session and tool-use ids, sent by B: B's own (new) session, never A's.
+        ("integrations:claude-code-hooks", "post"): {
+            "session_id": f"{alice.marker}-hook",
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": f"deploy {alice.marker}"},
+            "tool_use_id": f"toolu-{alice.marker}",
+        },
+        ("integrations:claude-code-transcripts", "post"): {
+            "lines": [
+                {
+                    "type": "user",
+                    "sessionId": f"{alice.marker}-hook",
+                    "timestamp": "2026-11-20T09:00:00Z",
+                    "message": {"role": "user", "content": f"{BOB} asks"},
+                }
+            ]
+        },
+        ("integrations:aider-history", "post"): {
+            "text": f"# aider chat started at 2025-01-01 10:00:00\n#### {BOB} asks\n"
+        },
+        ("integrations:history-learn", "post"): {},
     }
 
 

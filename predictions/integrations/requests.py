@@ -33,6 +33,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
+from clone_server.text import canonical
 from predictions import judge, services
 from predictions.models import AgentRequest, AgentRequestState, Prediction, PredictionStatus
 from recording.services import event_ingest
@@ -86,7 +87,7 @@ def _now_iso() -> str:
 
 def decision_for(text: str) -> str | None:
     """allow/deny for a reply that plainly says yes or no; None for anything else."""
-    said = judge.normalize(text)
+    said = canonical(text)
     if said in _YES:
         return ALLOW
     if said in _NO:

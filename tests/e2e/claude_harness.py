@@ -100,7 +100,9 @@ def headless_run(binary: Path, workspace: Workspace, prompt: str, env: dict[str,
 
 
 def _template_lines() -> dict[str, dict]:
-    lines = [json.loads(line) for line in (FIXTURES / "claude_code_transcript_interactive.jsonl").open()]
+    lines = [
+        json.loads(line) for line in (FIXTURES / "claude_code_transcript_interactive.jsonl").open()
+    ]
     users = [line for line in lines if line["type"] == "user"]
     return {
         "prompt": next(u for u in users if isinstance(u["message"]["content"], str)),
@@ -125,11 +127,18 @@ def history_lines(*, answers: list[tuple[str, str]], cwd: str, days_ago: int = 3
         if index % 10 == 0:
             session = str(uuid.uuid4())
         when = start + timedelta(minutes=3 * index)
-        stamp = lambda offset: (when + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")  # noqa: E731
+
+        def stamp(offset: int, when: datetime = when) -> str:
+            return (when + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
+
         tool_use_id = f"toolu_hist{index:05d}"
         prompt = copy.deepcopy(templates["prompt"])
         prompt.update(
-            sessionId=session, cwd=cwd, timestamp=stamp(0), uuid=str(uuid.uuid4()), promptId=str(uuid.uuid4())
+            sessionId=session,
+            cwd=cwd,
+            timestamp=stamp(0),
+            uuid=str(uuid.uuid4()),
+            promptId=str(uuid.uuid4()),
         )
         prompt["message"]["content"] = f"run: {command}"
         use = copy.deepcopy(templates["tool_use"])
@@ -156,14 +165,27 @@ class Tmux:
 
     def _run(self, *args: str) -> str:
         done = subprocess.run(
-            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, timeout=20, check=False
+            [self.tmux, "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
         return done.stdout
 
     def start(self, command: list[str], *, cwd: Path, env: dict[str, str]) -> None:
         line = " ".join(f"{k}={json.dumps(v)}" for k, v in env.items())
         self._run(
-            "new-session", "-d", "-s", "cc", "-x", "160", "-y", "50", "-c", str(cwd),
+            "new-session",
+            "-d",
+            "-s",
+            "cc",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-c",
+            str(cwd),
             f"env -i {line} {' '.join(command)}",
         )
 

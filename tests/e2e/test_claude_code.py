@@ -231,7 +231,8 @@ def test_interactive_dialog_answers_are_recorded_as_the_persons_replies(
     assert not (ws.project / "said_no.txt").exists()
 
     prompts = {
-        e.event_id: e.payload["text"] for e in Event.objects.filter(user=person, kind="agent_prompt")
+        e.event_id: e.payload["text"]
+        for e in Event.objects.filter(user=person, kind="agent_prompt")
     }
     replies = {
         prompts[e.payload["in_reply_to"]]: e.payload
