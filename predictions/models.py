@@ -140,6 +140,9 @@ class AgentRequest(models.Model):
     tool = models.JSONField(default=dict)
     prompt_event_id = models.CharField(max_length=128)
     prompt_recorded = models.BooleanField(default=False)
+    # The person saw the question. An agent that asks Clone about every tool call (Gemini's
+    # BeforeTool) says separately when its own dialog opened; until then an outcome is not theirs.
+    shown = models.BooleanField(default=True)
     prediction = models.ForeignKey(
         Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -49,7 +49,7 @@ SETTLING_EVENTS = {"UserPromptSubmit", "Stop", "SessionEnd"}
 
 class InvalidHook(ApiError):
     default_code = "invalid_hook"
-    default_detail = "The hook body is not one Claude Code sends."
+    default_detail = "The hook body is not one this agent sends."
 
 
 def session_key(raw: str) -> str:
@@ -83,7 +83,7 @@ def _context(tool: dict[str, Any]) -> str:
     return description if isinstance(description, str) else ""
 
 
-def hook_validate(body: Any) -> dict[str, Any]:
+def hook_validate(body: Any, *, turn_field: str = "prompt_id") -> dict[str, Any]:
     """The body as a dict, or ``InvalidHook`` (400) naming every problem. Unknown fields are
     allowed (newer Claude Code versions add some); the fields an event needs are checked."""
     if not isinstance(body, dict):
@@ -99,7 +99,7 @@ def hook_validate(body: Any) -> dict[str, Any]:
             problems.append({"field": "tool_name", "message": "Required: a non-empty string."})
         if "tool_input" in body and not isinstance(body["tool_input"], dict):
             problems.append({"field": "tool_input", "message": "Expected an object."})
-    for name in ("tool_use_id", "prompt_id", "cwd", "prompt"):
+    for name in ("tool_use_id", turn_field, "cwd", "prompt"):
         if name in body and body[name] is not None and not isinstance(body[name], str):
             problems.append({"field": name, "message": "Expected a string."})
     if problems:
@@ -131,17 +131,35 @@ def _pre_tool_output(verdict: agent_requests.Verdict) -> dict[str, Any]:
 
 def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
     """Answer one (validated) hook event in Claude Code's output format; ``{}`` is no decision."""
+    return permission_hooks_handle(
+        user=user,
+        body=body,
+        agent=AGENT,
+        turn=body.get("prompt_id") or "",
+        pre_tool_decides=headless_answering(user=user, agent=AGENT),
+    )
+
+
+def permission_hooks_handle(
+    *,
+    user: AbstractBaseUser,
+    body: dict[str, Any],
+    agent: str,
+    turn: str,
+    pre_tool_decides: bool,
+) -> dict[str, Any]:
+    """The hook flow Claude Code defined (and Codex CLI follows): ``PreToolUse``,
+    ``PermissionRequest``, ``PostToolUse``, ``UserPromptSubmit``, ``Stop``."""
     event = body["hook_event_name"]
     session = session_key(body["session_id"])
-    turn = body.get("prompt_id") or ""
-    common = {"user": user, "agent": AGENT, "session_key": session}
+    common = {"user": user, "agent": agent, "session_key": session}
 
     if event in SETTLING_EVENTS:
         prompt = body.get("prompt") or "" if event == "UserPromptSubmit" else ""
         agent_requests.requests_settle(**common, next_prompt=prompt)
         if event == "UserPromptSubmit" and prompt.strip():
             note_id = turn or agent_requests.digest(prompt, body.get("transcript_path"))
-            _note_record(user=user, session=session, key=note_id, text=prompt)
+            note_record(user=user, agent=agent, session=session, key=note_id, text=prompt)
         return {}
 
     if event in ("PreToolUse", "PermissionRequest"):
@@ -155,7 +173,7 @@ def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, An
                 agent_requests.request_announce(
                     **common, tool_use_id=tool_use_id, turn_key=turn, tool=tool
                 )
-            if not headless_answering(user=user, agent=AGENT):
+            if not pre_tool_decides:
                 return {}
         verdict = agent_requests.request_ask(
             **common,
@@ -175,16 +193,17 @@ def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, An
     return {}
 
 
-def _note_record(*, user: AbstractBaseUser, session: str, key: str, text: str) -> None:
+def note_record(*, user: AbstractBaseUser, agent: str, session: str, key: str, text: str) -> None:
+    """What the person asked the agent, as a ``note`` (once per turn)."""
     event_ingest(
         user=user,
         events=[
             {
-                "id": f"{AGENT}-{agent_requests.digest(session, 'note', key)}",
-                "session_id": agent_requests.recording_session(AGENT, session),
+                "id": f"{agent}-{agent_requests.digest(session, 'note', key)}",
+                "session_id": agent_requests.recording_session(agent, session),
                 "kind": "note",
                 "occurred_at": agent_requests._now_iso(),
-                "source": AGENT,
+                "source": agent,
                 "payload": {"text": text[:MAX_TEXT]},
             }
         ],

@@ -184,6 +184,7 @@ def request_ask(
     cwd: str = "",
     context: str = "",
     options: list[str] | None = None,
+    shown: bool = True,
 ) -> Verdict:
     """The agent asks permission: record the question once, predict once, decide.
 
@@ -232,6 +233,7 @@ def request_ask(
         cwd=cwd,
         context=context,
         options=options or OPTIONS,
+        shown=shown,
     ):
         return _verdict_of(request)
 
@@ -250,6 +252,7 @@ def _prompt_record(
     cwd: str,
     context: str,
     options: list[str],
+    shown: bool = True,
 ) -> bool:
     """Record the request's ``agent_prompt`` and mark it asked; False if it already was."""
     locked = AgentRequest.objects.select_for_update().get(pk=request.pk)
@@ -280,7 +283,8 @@ def _prompt_record(
     )
     locked.prompt_recorded = True
     locked.state = AgentRequestState.ASKED
-    locked.save(update_fields=["prompt_recorded", "state"])
+    locked.shown = shown
+    locked.save(update_fields=["prompt_recorded", "state", "shown"])
     request.prompt_recorded, request.state = True, locked.state
     return True
 
@@ -371,9 +375,9 @@ def request_ran(
     )
     if request is None:
         return None
-    if request.state == AgentRequestState.ASKED:
+    if request.state == AgentRequestState.ASKED and request.shown:
         _reply_record(user=user, request_id=request.pk, reply="yes")
-    elif request.state == AgentRequestState.SEEN:
+    elif request.state in (AgentRequestState.SEEN, AgentRequestState.ASKED):
         _close(request_id=request.pk)  # the agent's own rules allowed it: nobody was asked
     request.refresh_from_db()
     return request
@@ -401,7 +405,7 @@ def requests_settle(
         open_requests = open_requests.exclude(turn_key=keep_turn)
     refused = 0
     for request in open_requests:
-        if request.state == AgentRequestState.ASKED:
+        if request.state == AgentRequestState.ASKED and request.shown:
             refused += _reply_record(
                 user=user, request_id=request.pk, reply="no", context=next_prompt
             )
@@ -410,10 +414,31 @@ def requests_settle(
     return refused
 
 
-def _close(*, request_id: int) -> None:
-    AgentRequest.objects.filter(pk=request_id, state=AgentRequestState.SEEN).update(
-        state=AgentRequestState.CLOSED, settled_at=timezone.now()
+def request_shown(
+    *, user: AbstractBaseUser, agent: str, session_key: str, tool: dict | None = None
+) -> AgentRequest | None:
+    """The agent says its dialog opened (for ``tool``, else its newest open question): the
+    request's outcome is the person's."""
+    requests = AgentRequest.objects.filter(
+        user=user,
+        agent=agent,
+        session_key=session_key,
+        state=AgentRequestState.ASKED,
+        shown=False,
     )
+    if tool is not None:
+        requests = requests.filter(fingerprint=fingerprint(tool))
+    request = requests.order_by("-id").first()
+    if request is not None:
+        AgentRequest.objects.filter(pk=request.pk).update(shown=True)
+        request.shown = True
+    return request
+
+
+def _close(*, request_id: int) -> None:
+    AgentRequest.objects.filter(
+        pk=request_id, state__in=[AgentRequestState.SEEN, AgentRequestState.ASKED]
+    ).update(state=AgentRequestState.CLOSED, settled_at=timezone.now())
 
 
 @transaction.atomic

@@ -12,5 +12,8 @@ urlpatterns = [
         name="claude-code-transcripts",
     ),
     path("aider/history/", views.AiderImportView.as_view(), name="aider-history"),
+    path("codex/hooks/", views.CodexHookView.as_view(), name="codex-hooks"),
+    path("gemini/hooks/", views.GeminiHookView.as_view(), name="gemini-hooks"),
+    path("cursor/hooks/", views.CursorHookView.as_view(), name="cursor-hooks"),
     path("history/learn/", views.HistoryLearnView.as_view(), name="history-learn"),
 ]

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.integrations import aider, claude_code, history
+from predictions.integrations import aider, claude_code, codex, cursor, gemini, history
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,110 @@ class ClaudeCodeHookView(APIView):
                 lambda: claude_code.hook_handle(user=request.user, body=body), agent="claude-code"
             )
         )
+
+
+class _AgentHookView(APIView):
+    """A hook endpoint for one agent: its adapter's validation, then its answer or, on any
+    failure after validation, the agent's "no decision"."""
+
+    throttle_scope = "predict"
+    adapter: Any = None
+
+    def post(self, request):
+        body = self.adapter.hook_validate(request.data)
+        return Response(
+            _fail_safe(
+                lambda: self.adapter.hook_handle(user=request.user, body=body),
+                agent=self.adapter.AGENT,
+            )
+        )
+
+
+def _hook_schema(agent: str, description: str, example: dict, answer: dict):
+    return extend_schema(
+        operation_id=f"integrations_{agent}_hook",
+        summary=f"Answer a {agent} hook event.",
+        description=description,
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample("Event", request_only=True, value=example),
+            OpenApiExample("Answer", response_only=True, value=answer),
+        ],
+    )
+
+
+class CodexHookView(_AgentHookView):
+    adapter = codex
+
+    @_hook_schema(
+        "codex",
+        "Codex CLI's hooks (Claude Code's protocol): PermissionRequest is answered with "
+        "hookSpecificOutput.decision.behavior allow/deny when the prediction is automatic, {} "
+        "otherwise; PostToolUse, UserPromptSubmit and Stop record the person's answers.",
+        {
+            "session_id": "019a-codex-session",
+            "turn_id": "t-1",
+            "cwd": "/home/me/app",
+            "hook_event_name": "PermissionRequest",
+            "tool_name": "Bash",
+            "tool_input": {"command": "npm test"},
+        },
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "PermissionRequest",
+                "decision": {"behavior": "allow"},
+            }
+        },
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class GeminiHookView(_AgentHookView):
+    adapter = gemini
+
+    @_hook_schema(
+        "gemini-cli",
+        "Gemini CLI's hooks: BeforeTool is answered {decision: allow|deny, reason} when the "
+        "prediction is automatic, {} otherwise; Notification (ToolPermission), AfterTool, "
+        "BeforeAgent, AfterAgent and SessionEnd record the person's answers.",
+        {
+            "session_id": "gem-1",
+            "transcript_path": "/home/me/.gemini/tmp/chats/gem-1.json",
+            "cwd": "/home/me/app",
+            "hook_event_name": "BeforeTool",
+            "timestamp": "2026-11-20T09:14:03Z",
+            "tool_name": "run_shell_command",
+            "tool_input": {"command": "npm test"},
+        },
+        {"decision": "allow", "reason": "Clone: ..."},
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class CursorHookView(_AgentHookView):
+    adapter = cursor
+
+    @_hook_schema(
+        "cursor",
+        "Cursor's agent hooks: beforeShellExecution, beforeMCPExecution and preToolUse are "
+        "answered {permission: allow|deny} when the prediction is automatic and {permission: "
+        "ask} otherwise; the after* events, beforeSubmitPrompt and stop record the person's "
+        "answers.",
+        {
+            "conversation_id": "conv-123",
+            "generation_id": "gen-456",
+            "hook_event_name": "beforeShellExecution",
+            "workspace_roots": ["/home/me/app"],
+            "command": "npm test",
+            "cwd": "/home/me/app",
+        },
+        {"permission": "allow", "user_message": "Clone: ...", "agent_message": "Clone: ..."},
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 class ImportOutput(serializers.Serializer):
