@@ -237,7 +237,13 @@ def request_ask(
     ):
         return _verdict_of(request)
 
-    prediction = _predict_within_deadline(user=user, request=request, text=text)
+    prediction = _predict_within_deadline(
+        user=user,
+        request=request,
+        text=text,
+        options=options or OPTIONS,
+        context=context,
+    )
     if prediction is None:
         return Verdict(None, "Clone: no prediction in time; asking you.", request)
     return _decide(request=request, prediction=prediction)
@@ -289,8 +295,24 @@ def _prompt_record(
     return True
 
 
-def _predict(*, user: AbstractBaseUser, request_id: int, agent: str, text: str) -> Prediction:
-    prediction = services.prediction_create(user=user, agent=agent, agent_input=text)
+def _predict(
+    *,
+    user: AbstractBaseUser,
+    request_id: int,
+    agent: str,
+    text: str,
+    tool: dict[str, Any],
+    options: list[str],
+    context: str,
+) -> Prediction:
+    prediction = services.prediction_create(
+        user=user,
+        agent=agent,
+        agent_input=text,
+        tool=tool or None,
+        options=options,
+        context=context or None,
+    )
     AgentRequest.objects.filter(pk=request_id, prediction__isnull=True).update(
         prediction=prediction
     )
@@ -305,10 +327,23 @@ def _predict_in_thread(**kwargs: Any) -> Prediction:
 
 
 def _predict_within_deadline(
-    *, user: AbstractBaseUser, request: AgentRequest, text: str
+    *,
+    user: AbstractBaseUser,
+    request: AgentRequest,
+    text: str,
+    options: list[str],
+    context: str,
 ) -> Prediction | None:
     """The prediction, or None when it failed or the model was slower than the deadline."""
-    kwargs = {"user": user, "request_id": request.pk, "agent": request.agent, "text": text}
+    kwargs = {
+        "user": user,
+        "request_id": request.pk,
+        "agent": request.agent,
+        "text": text,
+        "tool": request.tool,
+        "options": options,
+        "context": context,
+    }
     try:
         if settings.CLONE_LLM_PROVIDER == "local":
             return _predict(**kwargs)

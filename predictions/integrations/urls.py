@@ -11,6 +11,11 @@ urlpatterns = [
         views.TranscriptImportView.as_view(),
         name="claude-code-transcripts",
     ),
+    path(
+        "claude-code/suggested-rules/",
+        views.SuggestedRulesView.as_view(),
+        name="claude-code-suggested-rules",
+    ),
     path("aider/history/", views.AiderImportView.as_view(), name="aider-history"),
     path("codex/hooks/", views.CodexHookView.as_view(), name="codex-hooks"),
     path("gemini/hooks/", views.GeminiHookView.as_view(), name="gemini-hooks"),

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.integrations import aider, claude_code, codex, cursor, gemini, history
+from predictions.integrations import aider, claude_code, codex, cursor, gemini, history, rules
 
 logger = logging.getLogger(__name__)
 
@@ -310,3 +310,34 @@ class HistoryLearnView(APIView):
         payload.is_valid(raise_exception=True)
         result = history.history_learn(user=request.user, **payload.validated_data)
         return Response(LearnOutput(result.as_dict()).data)
+
+
+class RulesInput(serializers.Serializer):
+    min_count = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100_000)
+
+
+class RuleOutput(serializers.Serializer):
+    rule = serializers.CharField(help_text="A Claude Code permission rule, e.g. Bash(npm test:*).")
+    tool = serializers.CharField()
+    approved = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    examples = serializers.ListField(child=serializers.CharField())
+
+
+class RulesOutput(serializers.Serializer):
+    min_count = serializers.IntegerField()
+    rules = RuleOutput(many=True)
+    settings = serializers.DictField(help_text="A .claude/settings.json fragment allowing them.")
+
+
+class SuggestedRulesView(APIView):
+    @extend_schema(
+        operation_id="integrations_claude_code_suggested_rules",
+        summary="Claude Code permission rules for requests the person always approved.",
+        parameters=[RulesInput],
+        responses={200: RulesOutput},
+    )
+    def get(self, request):
+        payload = RulesInput(data=request.query_params.dict())
+        payload.is_valid(raise_exception=True)
+        return Response(rules.suggested_rules(user=request.user, **payload.validated_data))

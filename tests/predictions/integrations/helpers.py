@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from memories.services import raw_sync
 from predictions.services import calibration_refit, prediction_create, prediction_feedback
-from tests.predictions.helpers import history_with_reply
+from recording.services import event_ingest
+from tests.factories import event
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,12 +38,33 @@ def hook_body(event: str, *, session: str = "sess-1", turn: str = "turn-1", **fi
     return body
 
 
+def _tool_of(text: str) -> dict[str, Any] | None:
+    """``"Bash: npm test"`` -> the structured request an adapter records for it."""
+    name, _, rest = text.partition(": ")
+    if not rest:
+        return None
+    key = "command" if name in ("Bash", "Shell", "run_shell_command") else "file_path"
+    return {"name": name, "input": {key: rest}}
+
+
 def trusted_history(user, *, text: str, reply: str, n: int = 40, agent: str = "claude-code"):
-    """A person who answered ``text`` with ``reply`` ``n`` times, and whose predictions on it
-    were labelled and calibrated: what an imported and learned history leaves behind."""
-    history_with_reply(user, prompt=text, reply=reply, agent=agent, n=n)
+    """A person who answered ``text`` with ``reply`` ``n`` times (recorded as the adapters record
+    it, with its tool and options), and whose predictions on it were labelled and calibrated:
+    what an imported and learned history leaves behind."""
+    tool = _tool_of(text)
+    events = []
     for _ in range(n):
-        prediction = prediction_create(user=user, agent=agent, agent_input=text)
+        payload: dict[str, Any] = {"agent": agent, "text": text, "options": ["yes", "no"]}
+        if tool:
+            payload["tool"] = tool
+        asked = event("agent_prompt", payload=payload)
+        events += [asked, event("user_reply", payload={"text": reply, "in_reply_to": asked["id"]})]
+    event_ingest(user=user, events=events)
+    raw_sync(user=user)
+    for _ in range(n):
+        prediction = prediction_create(
+            user=user, agent=agent, agent_input=text, tool=tool, options=["yes", "no"]
+        )
         top = prediction.candidates[0]["text"] if prediction.candidates else ""
         prediction_feedback(
             user=user,
