@@ -328,7 +328,7 @@ def labels_seed(conn: psycopg.Connection, *, user_ids: list[int], labels: int) -
         INSERT INTO predictions_prediction
             (agent, agent_input, threshold, k, status, confidence, raw_confidence, candidates,
              cited_facts, model, usage, latency_ms, outcome, actual_reply, feedback_at,
-             decay_applied, created_at, user_id)
+             decay_applied, created_at, user_id, escalation_reason)
         SELECT 'claude-code', 'Run the migrations?', 0.8, 3,
                CASE WHEN x >= 0.8 THEN 'auto' ELSE 'escalated' END, x, x, '[]'::jsonb,
                '[]'::jsonb, 'seed', '{}'::jsonb, 0,
@@ -336,7 +336,8 @@ def labels_seed(conn: psycopg.Connection, *, user_ids: list[int], labels: int) -
                     WHEN y < 0.85 * x * x THEN 'accepted'
                     WHEN y < x * x THEN 'edited'
                     ELSE 'rejected' END,
-               '', now(), '{}'::jsonb, now() - make_interval(secs => g), u
+               '', now(), '{}'::jsonb, now() - make_interval(secs => g), u,
+               CASE WHEN x >= 0.8 THEN '' ELSE 'below_threshold' END
         FROM unnest(%(users)s::int[]) u,
              generate_series(1, %(labels)s + 20) g,
              LATERAL (SELECT round(((mod(hashint4(u * 100003 + g) & 2147483647, 100)) / 100.0

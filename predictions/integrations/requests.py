@@ -192,7 +192,9 @@ def request_ask(
     without recording or predicting anything again. The answer is allow/deny only when the
     prediction is ``auto`` and its reply is a plain yes/no; otherwise (escalated, an error, a
     model slower than ``CLONE_HOOK_DEADLINE_MS``) it is no decision, and the person is asked.
+    The deadline counts from this call, recording included.
     """
+    started = time.monotonic()
     request = _request_find(
         user=user,
         agent=agent,
@@ -243,6 +245,7 @@ def request_ask(
         text=text,
         options=options or OPTIONS,
         context=context,
+        started=started,
     )
     if prediction is None:
         return Verdict(None, "Clone: no prediction in time; asking you.", request)
@@ -333,6 +336,7 @@ def _predict_within_deadline(
     text: str,
     options: list[str],
     context: str,
+    started: float,
 ) -> Prediction | None:
     """The prediction, or None when it failed or the model was slower than the deadline."""
     kwargs = {
@@ -347,12 +351,11 @@ def _predict_within_deadline(
     try:
         if settings.CLONE_LLM_PROVIDER == "local":
             return _predict(**kwargs)
-        deadline_s = max(0.05, settings.CLONE_HOOK_DEADLINE_MS / 1000)
+        deadline_s = settings.CLONE_HOOK_DEADLINE_MS / 1000
         with _pool_lock:
             future = _pool.submit(_predict_in_thread, **kwargs)
-        started = time.monotonic()
         try:
-            return future.result(timeout=deadline_s)
+            return future.result(timeout=max(0.01, deadline_s - (time.monotonic() - started)))
         except FutureTimeout:
             logger.info(
                 "hook prediction for request %s passed the %.0f ms deadline after %.0f ms",
