@@ -39,7 +39,12 @@ PUBLIC = {
 # The web app's index (clone_server/web.py) is HTML for the browser, holding no rows of anyone's.
 SKIPPED_NAMESPACES = {"admin", "web"}
 # GET endpoints that hold no rows of the caller's, so "B sees its own rows" cannot apply.
-NO_ROWS = {"recording:schema", "predictions:stats", "predictions:trust"}
+NO_ROWS = {
+    "recording:schema",
+    "predictions:stats",
+    "predictions:trust",
+    "integrations:claude-code-suggested-rules",
+}
 METHODS = ("get", "post", "put", "patch", "delete")
 ALICE, BOB = "ALICEMARK", "BOBMARK"
 
@@ -241,6 +246,23 @@ def _bodies(alice: World) -> dict[tuple[str, str], Any]:
             "tool_name": "Bash",
             "tool_input": {"command": f"deploy {alice.marker}"},
             "tool_use_id": f"toolu-{alice.marker}",
+        },
+        ("integrations:codex-hooks", "post"): {
+            "session_id": f"{alice.marker}-hook",
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": f"deploy {alice.marker}"},
+            "tool_use_id": f"toolu-{alice.marker}",
+        },
+        ("integrations:gemini-hooks", "post"): {
+            "session_id": f"{alice.marker}-hook",
+            "hook_event_name": "AfterTool",
+            "tool_name": "Bash",
+            "tool_input": {"command": f"deploy {alice.marker}"},
+        },
+        ("integrations:cursor-hooks", "post"): {
+            "conversation_id": f"{alice.marker}-hook",
+            "hook_event_name": "stop",
         },
         ("integrations:claude-code-transcripts", "post"): {
             "lines": [

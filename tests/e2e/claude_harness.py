@@ -209,5 +209,16 @@ class Tmux:
     def key(self, key: str) -> None:
         self._run("send-keys", "-t", "cc", key)
 
+    def choose(self, number: str, *, then: str, timeout_s: float = 30.0) -> None:
+        """Pick a numbered option of the dialog. On a busy machine the digit may only move the
+        selection; Enter then confirms it."""
+        self.key(number)
+        try:
+            self.wait_for(then, timeout_s=5.0)
+        except AssertionError:
+            if "Do you want to proceed?" in self.screen():
+                self.key("Enter")
+            self.wait_for(then, timeout_s=timeout_s)
+
     def stop(self) -> None:
         self._run("kill-server")

@@ -210,7 +210,7 @@ def test_interactive_dialog_answers_are_recorded_as_the_persons_replies(
         tmux.wait_for("? for shortcuts")
         tmux.type("run: touch said_yes.txt")
         tmux.wait_for("Do you want to proceed?")
-        tmux.key("1")  # Yes
+        tmux.choose("1", then="Done.")  # Yes
         deadline = time.monotonic() + 30
         while not (ws.project / "said_yes.txt").exists():
             assert time.monotonic() < deadline, tmux.screen()
@@ -219,8 +219,7 @@ def test_interactive_dialog_answers_are_recorded_as_the_persons_replies(
 
         tmux.type("run: touch said_no.txt")
         tmux.wait_for("Do you want to proceed?")
-        tmux.key("4")  # No
-        tmux.wait_for("What should Claude do instead?")
+        tmux.choose("4", then="What should Claude do instead?")  # No
         tmux.type("leave it for now")
         deadline = time.monotonic() + 30
         while Event.objects.filter(user=person, kind="user_reply").count() < 2:
