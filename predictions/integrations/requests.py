@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from clone_server.text import canonical
 from predictions import judge, services
+from predictions.integrations.settings import threshold_for
 from predictions.models import AgentRequest, AgentRequestState, Prediction, PredictionStatus
 from recording.services import event_ingest
 
@@ -245,6 +246,7 @@ def request_ask(
         text=text,
         options=options or OPTIONS,
         context=context,
+        cwd=cwd,
         started=started,
     )
     if prediction is None:
@@ -307,14 +309,19 @@ def _predict(
     tool: dict[str, Any],
     options: list[str],
     context: str,
+    cwd: str,
 ) -> Prediction:
+    request = AgentRequest.objects.get(pk=request_id)
     prediction = services.prediction_create(
         user=user,
         agent=agent,
         agent_input=text,
+        threshold=threshold_for(user=user, agent=agent),
         tool=tool or None,
         options=options,
         context=context or None,
+        cwd=cwd,
+        prompt_event_id=request.prompt_event_id,
     )
     AgentRequest.objects.filter(pk=request_id, prediction__isnull=True).update(
         prediction=prediction
@@ -336,6 +343,7 @@ def _predict_within_deadline(
     text: str,
     options: list[str],
     context: str,
+    cwd: str,
     started: float,
 ) -> Prediction | None:
     """The prediction, or None when it failed or the model was slower than the deadline."""
@@ -347,6 +355,7 @@ def _predict_within_deadline(
         "tool": request.tool,
         "options": options,
         "context": context,
+        "cwd": cwd,
     }
     try:
         if settings.CLONE_LLM_PROVIDER == "local":

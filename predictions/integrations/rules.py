@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from clone_server.text import canonical
 from predictions import confidence
 from predictions.integrations.claude_code import AGENT
+from predictions.integrations.settings import never_auto_patterns
 from recording.models import Event
 
 SCAN_LIMIT = 20_000
@@ -88,7 +88,7 @@ def suggested_rules(*, user: AbstractBaseUser, min_count: int = 10) -> dict[str,
             user=user, kind="user_reply", payload__in_reply_to__in=[p for p, _ in prompts]
         ).values_list("payload__in_reply_to", "payload__text")
     )
-    patterns = list(getattr(settings, "CLONE_NEVER_AUTO", confidence.DEFAULT_NEVER_AUTO))
+    patterns = never_auto_patterns(user=user)
     groups: dict[str, _Group] = {}
     for event_id, payload in prompts:
         reply = replies.get(event_id)

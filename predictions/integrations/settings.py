@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from memories.selectors import profile_get
+from memories.selectors import person_settings_get
+
+DEFAULT_THRESHOLD = 0.8
 
 
 def headless_answering(*, user: AbstractBaseUser, agent: str) -> bool:
     """Whether Clone decides ``PreToolUse`` itself (for runs where no dialog can open). Off
     unless the person turned it on."""
-    profile = profile_get(user=user)
-    values = getattr(profile, "settings", None)
-    return isinstance(values, dict) and values.get("headless_answering") is True
+    return person_settings_get(user=user).headless_answering  # type: ignore[arg-type]
+
+
+def threshold_for(*, user: AbstractBaseUser, agent: str) -> float:
+    """The person's auto-answer threshold for this agent (their per-agent setting, else 0.8)."""
+    return person_settings_get(user=user).threshold_for(agent, DEFAULT_THRESHOLD)  # type: ignore[arg-type]
+
+
+def never_auto_patterns(*, user: AbstractBaseUser) -> list[str]:
+    """The person's never-auto patterns (the server's defaults unless they set their own)."""
+    return list(person_settings_get(user=user).never_auto)  # type: ignore[arg-type]

@@ -154,13 +154,9 @@ def test_next_turn_settles_the_previous_turns_asked_request(api, user):
 
 
 def test_headless_answering_decides_pre_tool_use(api, user):
-    from memories.selectors import profile_get
+    from memories.services import profile_settings_update
 
-    profile = profile_get(user=user)
-    if not hasattr(profile, "settings"):
-        pytest.skip("per-user settings (headless_answering) are not in this build yet")
-    profile.settings = {**(profile.settings or {}), "headless_answering": True}
-    profile.save()
+    profile_settings_update(user=user, headless_answering=True)
     trusted_history(user, text="Bash: npm test", reply="yes")
     response = _post(api, hook_body("PreToolUse", command="npm test", tool_use_id="toolu_h"))
     output = response.json()["hookSpecificOutput"]
