@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 from clone_server.accounts.services import api_key_create
+from memories.services import profile_settings_update
 from predictions.models import AgentRequest, Prediction
 from recording.models import Event
 from tests.e2e.claude_harness import (
@@ -81,6 +82,8 @@ def clone_server():
         "CLONE_THROTTLE_INGEST": "100000/min",
         "CLONE_THROTTLE_PREDICT": "100000/min",
         "CLONE_THROTTLE_PROMOTE": "100000/min",
+        # No audit sample: a sampled request is escalated on purpose; these runs must not be.
+        "CLONE_AUDIT_RATE": "0",
     }
     server = subprocess.Popen(
         [
@@ -153,6 +156,9 @@ def test_headless_run_allows_the_approved_denies_the_refused_and_leaves_the_nove
 ):
     started = time.monotonic()
     person = django_user_model.objects.create_user(username="dana", password="correct-horse-1")
+    # No audit sample: a sampled request would be escalated on purpose, and this run must be
+    # deterministic.
+    profile_settings_update(user=person, audit_rate=0.0)
     key = api_key_create(user=person, name="claude code").key
     ws = workspace_create(tmp_path, clone_url=clone_server)
 
@@ -170,7 +176,13 @@ def test_headless_run_allows_the_approved_denies_the_refused_and_leaves_the_nove
 
     env = ws.env(model_url=model.base_url, clone_key=key)
     allowed = headless_run(claude, ws, f"run: {APPROVED}", env)
-    assert allowed["permission_denials"] == []
+    why = [
+        (p.agent_input, p.status, p.escalation_reason, p.confidence, p.candidates[:1])
+        for p in Prediction.objects.filter(
+            user=person, agent_input__contains="approved.txt"
+        ).order_by("-id")[:1]
+    ]
+    assert allowed["permission_denials"] == [], why
     assert (ws.project / "approved.txt").exists()
 
     refused = headless_run(claude, ws, f"run: {REFUSED}", env)
