@@ -1,7 +1,7 @@
 """Claude Code hook latency (issue 12): how long ``POST /api/integrations/claude-code/hooks/``
 takes to answer a ``PermissionRequest``.
 
-A user holding 100,000 raw rows (5,000 facts, 2,000 episodes, 200 labelled predictions) sends
+A user holding 100,000 raw rows (5,000 facts, 2,000 episodes) sends
 PermissionRequest hooks, each a new Bash command in a new turn of one session, through gunicorn
 (2 workers) with the local provider; measured at the client on loopback, so the figure is an
 upper bound of the server's time. Target: p99 <= 300 ms. Then, with the Anthropic provider
@@ -36,7 +36,7 @@ from bench.support import (
 )
 
 USERNAME = "bench_hooks"
-RAW, FACTS, EPISODES, LABELS = 100_000, 5_000, 2_000, 200
+RAW, FACTS, EPISODES = 100_000, 5_000, 2_000
 P99_TARGET_MS = 300.0
 DEADLINE_MS = 1500
 COMMANDS = ("npm test", "git status", "make build", "pytest -x", "ls -la src", "cargo check")
@@ -102,7 +102,6 @@ def main(argv: list[str] | None = None) -> dict:
             conn, username=USERNAME, raw=RAW, facts=FACTS, episodes=EPISODES
         )
         if seeded:
-            seed.labels_seed(conn, user_ids=[user_id], labels=LABELS)
             seed.analyze(conn)
     django_setup(database_url)
     api_key = api_key_for(user_id)

@@ -251,9 +251,11 @@ def memory_seed(
         )
     conn.execute(
         """
-        INSERT INTO memories_userprofile (body, calibration, created_at, updated_at, user_id)
+        INSERT INTO memories_userprofile
+            (body, calibration, created_at, updated_at, user_id, agent_thresholds,
+             headless_answering)
         VALUES ('A backend developer who runs the tests before every push and never deploys on
-                 Fridays.', '{}'::jsonb, now(), now(), %s)
+                 Fridays.', '{}'::jsonb, now(), now(), %s, '{}'::jsonb, false)
         ON CONFLICT (user_id) DO NOTHING
         """,
         [user_id],
