@@ -29,6 +29,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -115,7 +116,33 @@ def bundle_ms(user_id: int, runs: int) -> dict[str, float]:
     return out
 
 
-def measure(server: Server, api_key: str, requests: int) -> dict[str, list[float]]:
+def text_predict_body(i: int) -> dict:
+    """The i-th plain-text predict of the run."""
+    return {
+        "agent": "claude-code",
+        "agent_input": QUESTIONS[i % len(QUESTIONS)],
+        "threshold": 0.8,
+        "k": 3,
+    }
+
+
+def structured_predict_body(i: int) -> dict:
+    """The i-th predict carrying a tool (the structured path)."""
+    command = FRESH_COMMANDS[i % len(FRESH_COMMANDS)]
+    return {
+        "agent": "claude-code",
+        "agent_input": f"Bash: {command}",
+        "tool": {"name": "Bash", "input": {"command": command}},
+        "options": ["yes", "no"],
+    }
+
+
+def measure(
+    server: Server,
+    api_key: str,
+    requests: int,
+    body_for: Callable[[int], dict] = text_predict_body,
+) -> dict[str, list[float]]:
     """Interleaved trivial GETs and predicts on one persistent connection; ms each."""
     client = Client(server.host, server.port, {"X-Clone-API-Key": api_key})
     trivial, predict = [], []
@@ -126,14 +153,7 @@ def measure(server: Server, api_key: str, requests: int) -> dict[str, list[float
             trivial_ms = (time.perf_counter() - started) * 1000
             if status != 200:
                 raise RuntimeError(f"api-keys answered {status}: {raw[:300]!r}")
-            body = json.dumps(
-                {
-                    "agent": "claude-code",
-                    "agent_input": QUESTIONS[i % len(QUESTIONS)],
-                    "threshold": 0.8,
-                    "k": 3,
-                }
-            ).encode()
+            body = json.dumps(body_for(i)).encode()
             started = time.perf_counter()
             status, raw = client.request("POST", "/api/predictions/predict/", body)
             predict_ms = (time.perf_counter() - started) * 1000
@@ -208,39 +228,6 @@ def fresh_user_import(events: int = FRESH_EVENTS) -> int:
     return user.pk
 
 
-def measure_structured(server: Server, api_key: str, requests: int) -> dict[str, list[float]]:
-    """As ``measure``, with predicts that carry a tool (the structured path)."""
-    client = Client(server.host, server.port, {"X-Clone-API-Key": api_key})
-    trivial, predict = [], []
-    try:
-        for i in range(requests + 20):
-            started = time.perf_counter()
-            status, raw = client.request("GET", "/api/auth/api-keys/")
-            trivial_ms = (time.perf_counter() - started) * 1000
-            if status != 200:
-                raise RuntimeError(f"api-keys answered {status}: {raw[:300]!r}")
-            command = FRESH_COMMANDS[i % len(FRESH_COMMANDS)]
-            body = json.dumps(
-                {
-                    "agent": "claude-code",
-                    "agent_input": f"Bash: {command}",
-                    "tool": {"name": "Bash", "input": {"command": command}},
-                    "options": ["yes", "no"],
-                }
-            ).encode()
-            started = time.perf_counter()
-            status, raw = client.request("POST", "/api/predictions/predict/", body)
-            predict_ms = (time.perf_counter() - started) * 1000
-            if status != 201:
-                raise RuntimeError(f"predict answered {status}: {raw[:300]!r}")
-            if i >= 20:
-                trivial.append(trivial_ms)
-                predict.append(predict_ms)
-    finally:
-        client.close()
-    return {"trivial": trivial, "predict": predict}
-
-
 def fresh_rows(database_url: str, requests: int) -> tuple[list[dict], dict]:
     """Predict right after a fresh import (no ANALYZE), then after ANALYZE; local provider."""
     from django.db import connection
@@ -256,7 +243,7 @@ def fresh_rows(database_url: str, requests: int) -> tuple[list[dict], dict]:
                 cursor.execute("ANALYZE predictions_prediction")
         env = service_env() | {"CLONE_LLM_PROVIDER": "local"}
         with Server(database_url, workers=2, **env) as server:
-            times = measure_structured(server, api_key, requests)
+            times = measure(server, api_key, requests, structured_predict_body)
         t50, t99 = percentile(times["trivial"], 50), percentile(times["trivial"], 99)
         p50, p99 = percentile(times["predict"], 50), percentile(times["predict"], 99)
         figures[condition] = {"trivial_p50": t50, "trivial_p99": t99, "p50": p50, "p99": p99}
