@@ -195,7 +195,18 @@ class ImportOutput(serializers.Serializer):
     next = serializers.ListField(child=serializers.CharField())
 
 
-class TranscriptInput(serializers.Serializer):
+class _KnownFieldsOnly(serializers.Serializer):
+    """A body with a field the endpoint does not read is a 400 naming it, not silently
+    ignored (a client sending ``name`` for ``namespace`` would otherwise never find out)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := set(data) - set(self.fields)):
+            names = ", ".join(sorted(map(str, unknown)))
+            raise serializers.ValidationError({"non_field_errors": [f"Unknown field(s): {names}."]})
+        return super().to_internal_value(data)
+
+
+class TranscriptInput(_KnownFieldsOnly):
     lines = serializers.ListField(
         child=serializers.JSONField(),
         allow_empty=False,
@@ -239,7 +250,7 @@ class _StrictText(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class AiderInput(serializers.Serializer):
+class AiderInput(_KnownFieldsOnly):
     text = _StrictText(
         allow_blank=False, trim_whitespace=False, help_text="An .aider.chat.history.md file."
     )

@@ -103,6 +103,7 @@ def test_transcript_lines_may_be_objects(api):
         pytest.param({}, id="no-lines"),
         pytest.param({"lines": []}, id="empty"),
         pytest.param({"lines": "one line"}, id="not-a-list"),
+        pytest.param({"lines": ["{}"], "name": "x.jsonl"}, id="unknown-field"),
     ],
 )
 def test_transcript_bad_input_is_a_400(api, user, body):
@@ -166,9 +167,17 @@ def test_aider_answers_given_by_yes_always_are_not_labels(api, user):
         pytest.param({"text": ""}, id="empty-text"),
         pytest.param({"text": 3}, id="not-text"),
         pytest.param({"text": "x", "namespace": "n" * 201}, id="namespace-too-long"),
+        pytest.param({"text": "x", "name": "app"}, id="unknown-field"),
     ],
 )
 def test_aider_bad_input_is_a_400(api, body):
     response = api.post(reverse(AIDER), body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_an_unknown_field_is_named_in_the_error(api, user):
+    response = api.post(reverse(AIDER), {"text": AIDER_HISTORY, "name": "app"}, format="json")
+    assert response.status_code == 400
+    assert "Unknown field(s): name." in json.dumps(response.json()["error"])
+    assert not Event.objects.filter(user=user).exists()

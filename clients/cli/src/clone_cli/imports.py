@@ -16,7 +16,8 @@ from typing import Any
 from clone_cli.api import EXIT_USAGE, Api, CloneError
 from clone_cli.output import emit, json_mode, say, stdout
 
-CHUNK_BYTES = 3 * 1024 * 1024
+# Under the server's default body limit (CLONE_MAX_BODY_BYTES, 5 MiB) with room for a long turn.
+CHUNK_BYTES = 2 * 1024 * 1024
 CLAUDE_ENDPOINT = "/api/integrations/claude-code/transcripts/"
 AIDER_ENDPOINT = "/api/integrations/aider/history/"
 
@@ -34,22 +35,69 @@ def _files(paths: list[Path], pattern: str) -> list[Path]:
     return found
 
 
-def _line_chunks(path: Path) -> Iterator[list[Any]]:
+def _is_person_message(line: Any) -> bool:
+    """A message the person typed: a ``user`` line that is not a tool result nor Claude
+    Code's own meta text. A chunk starts only there, so no tool call is cut from its result
+    (the server pairs a ``tool_use`` with the ``tool_result`` of a later line of the same
+    request body)."""
+    if not isinstance(line, dict) or line.get("type") != "user" or line.get("isMeta"):
+        return False
+    message = line.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return True
+    if isinstance(content, list):
+        return not any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    return False
+
+
+def _transcript_lines(path: Path) -> list[tuple[Any, int]]:
+    """The file's JSON lines with their sizes, or a usage error naming the first line that is
+    not JSON (a torn last line of a transcript still being written is skipped)."""
+    try:
+        raw_lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise CloneError(
+            "invalid_transcript",
+            f"{path} is not a Claude Code transcript (not UTF-8 text); nothing was sent.",
+            exit_code=EXIT_USAGE,
+        ) from None
+    except OSError as exc:
+        raise CloneError(
+            "usage", f"Cannot read {path}: {exc.strerror}", exit_code=EXIT_USAGE
+        ) from None
+    numbered = [(n, raw) for n, raw in enumerate(raw_lines, 1) if raw.strip()]
+    lines: list[tuple[Any, int]] = []
+    for index, (number, raw) in enumerate(numbered):
+        try:
+            lines.append((json.loads(raw), len(raw.encode("utf-8")) + 1))
+        except ValueError:
+            if index == len(numbered) - 1 and index > 0:
+                continue
+            raise CloneError(
+                "invalid_transcript",
+                f"{path} is not a Claude Code transcript (JSONL): line {number} is not JSON; "
+                "nothing was sent.",
+                exit_code=EXIT_USAGE,
+                details=[{"line": number, "message": "not JSON"}],
+            ) from None
+    return lines
+
+
+def _line_chunks(lines: list[tuple[Any, int]], limit: int = CHUNK_BYTES) -> Iterator[list[Any]]:
+    """The lines in chunks of about ``limit`` bytes, each starting at a message of the
+    person's. A single turn larger than ``limit`` stays whole (the server's body limit is
+    above ``limit``); it is cut at ``2 * limit`` only, the one case where a call and its
+    result can land in two chunks (the server counts it in ``skipped.unpaired``)."""
     chunk: list[Any] = []
     size = 0
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue  # a torn last line of a transcript still being written
-            if chunk and size + len(raw) > CHUNK_BYTES:
-                yield chunk
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(raw)
+    for line, length in lines:
+        cut = size + length > limit and _is_person_message(line)
+        if chunk and (cut or size + length > 2 * limit):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
     if chunk:
         yield chunk
 
@@ -64,6 +112,9 @@ def _add(total: dict[str, Any], body: Any) -> None:
             total[key] = total.get(key, 0) + value
         elif isinstance(value, list) and key in ("created", "duplicates"):
             total[key] = total.get(key, 0) + len(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            seen = total.setdefault(key, [])
+            seen += [v for v in value if v not in seen]  # the server's `next` steps, once
         elif isinstance(value, dict):
             sub = total.setdefault(key, {})
             if isinstance(sub, dict):
@@ -91,31 +142,75 @@ def _run(api: Api, files: list[Path], send: Any, label: str) -> None:
             progress.stop()
     summary = {"files": len(files), **total}
 
+    def counts(value: Any) -> str:
+        if not isinstance(value, dict) or not value:
+            return "nothing"
+        return ", ".join(f"{v} {k}" for k, v in value.items())
+
     def human() -> None:
-        parts = [f"{k} {v}" for k, v in summary.items() if not isinstance(v, dict)]
-        say(f"Imported: {', '.join(parts)}.")
-        for key, value in summary.items():
-            if isinstance(value, dict):
-                stdout.print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        say(
+            f"Imported {len(files)} file(s): created {counts(summary.get('created'))}; "
+            f"duplicates (already there) {counts(summary.get('duplicates'))}."
+        )
+        if summary.get("skipped"):
+            stdout.print(f"  skipped: {counts(summary['skipped'])}")
+        for step in summary.get("next") or []:
+            stdout.print(f"  next: {step}")
 
     emit(summary, human)
 
 
 def import_claude_code(api: Api, paths: list[Path]) -> None:
     files = _files(paths, "*.jsonl")
+    # Every file is checked before anything is sent (and read again when sent, so only one
+    # file is held in memory at a time): a bad file stops the import with nothing sent.
+    for path in files:
+        _transcript_lines(path)
 
     def send(path: Path) -> Iterator[Any]:
-        for chunk in _line_chunks(path):
+        for chunk in _line_chunks(_transcript_lines(path)):
             yield api.post(CLAUDE_ENDPOINT, json={"lines": chunk})
 
     _run(api, files, send, "transcripts")
 
 
+def _aider_text(path: Path) -> str:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise CloneError(
+            "invalid_history",
+            f"{path} is not an Aider chat history (not UTF-8 text); nothing was sent.",
+            exit_code=EXIT_USAGE,
+        ) from None
+    except OSError as exc:
+        raise CloneError(
+            "usage", f"Cannot read {path}: {exc.strerror}", exit_code=EXIT_USAGE
+        ) from None
+    if not text.strip():
+        raise CloneError(
+            "invalid_history",
+            f"{path} is empty: not an Aider chat history; nothing was sent.",
+            exit_code=EXIT_USAGE,
+        )
+    return text
+
+
+def aider_namespace(path: Path) -> str:
+    """The name of the folder holding the history (Aider writes it at the repository's root):
+    keeps two repositories' sessions that started in the same second apart, and stays the same
+    when the folder moves, so a re-import finds its duplicates."""
+    return path.resolve().parent.name[:200]
+
+
 def import_aider(api: Api, paths: list[Path]) -> None:
     files = _files(paths, ".aider.chat.history.md")
+    for path in files:
+        _aider_text(path)
 
     def send(path: Path) -> Iterator[Any]:
-        text = path.read_text("utf-8", errors="replace")
-        yield api.post(AIDER_ENDPOINT, json={"text": text, "name": str(path)})
+        yield api.post(
+            AIDER_ENDPOINT, json={"text": _aider_text(path), "namespace": aider_namespace(path)}
+        )
 
     _run(api, files, send, "aider histories")
