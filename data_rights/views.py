@@ -1,4 +1,4 @@
-"""The caller's own data: export it, delete it."""
+"""The caller's own account: who they are and what Clone holds, export it, delete it."""
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -8,9 +8,62 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.accounts.models import ApiKey
 from clone_server.fields import QueryFlagField
 from data_rights.deletion import account_data_delete
 from data_rights.export import account_export
+from data_rights.selectors import account_status
+
+
+class AccountKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+
+
+class AccountCountsOutput(serializers.Serializer):
+    sessions = serializers.IntegerField()
+    events = serializers.IntegerField()
+    facts = serializers.IntegerField()
+    episodes = serializers.IntegerField()
+    predictions = serializers.IntegerField()
+    awaiting_answer = serializers.IntegerField(
+        help_text="Escalated predictions still waiting for the person (the inbox)."
+    )
+    labelled = serializers.IntegerField(help_text="Predictions with feedback.")
+
+
+class AccountCalibrationOutput(serializers.Serializer):
+    method = serializers.CharField(help_text="`platt`, or `identity` until one is fitted.")
+    n = serializers.IntegerField(help_text="Labelled predictions the calibration was fitted on.")
+    fitted_at = serializers.DateTimeField(allow_null=True)
+    labelled = serializers.IntegerField()
+    min_labels_for_auto = serializers.IntegerField(
+        help_text="Labelled answers Clone needs before it answers alone "
+        "(CLONE_MIN_LABELS_FOR_AUTO)."
+    )
+
+
+class AccountStatusOutput(serializers.Serializer):
+    username = serializers.CharField()
+    api_key = AccountKeyOutput(
+        allow_null=True, help_text="The key the request was authenticated by; null for a token."
+    )
+    counts = AccountCountsOutput()
+    calibration = AccountCalibrationOutput()
+
+
+class AccountStatusView(APIView):
+    @extend_schema(
+        operation_id="account_status",
+        summary="Who the caller is, and counts of what Clone holds about them.",
+        responses={200: AccountStatusOutput},
+    )
+    def get(self, request):
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        return Response(
+            AccountStatusOutput(account_status(user=request.user, api_key=api_key)).data
+        )
 
 
 class AccountExportView(APIView):

@@ -2,14 +2,15 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import NotFound
 
 from memories.selectors import person_settings_get, profile_get
 from predictions import metrics
-from predictions.calibration import IDENTITY, MAX_LABELS, label_for
-from predictions.confidence import wilson
+from predictions.calibration import IDENTITY, MAX_LABELS, Calibration, label_for
+from predictions.confidence import DEFAULT_MIN_LABELS_FOR_AUTO, wilson
 from predictions.models import (
     AnsweredBy,
     EscalationReason,
@@ -150,6 +151,36 @@ def prediction_stats(*, user: User) -> dict[str, Any]:
             "calibrated": metrics.ece(probs=calibrated, labels=labels),
         },
         "reliability": metrics.reliability(probs=calibrated, labels=labels),
+    }
+
+
+def prediction_counts(*, user: User) -> dict[str, int]:
+    """The user's predictions: all, those waiting for the person's answer (the inbox's rows)
+    and those with feedback. One aggregate query."""
+    return Prediction.objects.filter(user=user).aggregate(
+        predictions=Count("id"),
+        awaiting_answer=Count(
+            "id", filter=Q(status=PredictionStatus.ESCALATED, outcome__isnull=True)
+        ),
+        labelled=Count("id", filter=Q(outcome__isnull=False)),
+    )
+
+
+def calibration_state(*, user: User, labelled: int) -> dict[str, Any]:
+    """The calibration in force (``method``, ``n`` labels it was fitted on, ``fitted_at``;
+    the identity when none was fitted) and the labelled answers automatic answering needs
+    (``CLONE_MIN_LABELS_FOR_AUTO``) against the ``labelled`` predictions the user has."""
+    stored = profile_get(user=user).calibration
+    calibration = Calibration.from_dict(stored)
+    fitted_at = stored.get("fitted_at") if isinstance(stored, dict) else None
+    return {
+        "method": calibration.method,
+        "n": calibration.n,
+        "fitted_at": fitted_at if isinstance(fitted_at, str) else None,
+        "labelled": labelled,
+        "min_labels_for_auto": int(
+            getattr(settings, "CLONE_MIN_LABELS_FOR_AUTO", DEFAULT_MIN_LABELS_FOR_AUTO)
+        ),
     }
 
 

@@ -20,3 +20,11 @@ def session_events(*, user: User, session_external_id: str) -> QuerySet[Event]:
         raise Http404
     session = get_object_or_404(RecordingSession, user=user, external_id=session_external_id)
     return Event.objects.filter(user=user, session=session).order_by("occurred_at", "id")
+
+
+def recording_counts(*, user: User) -> dict[str, int]:
+    """How many sessions and events the user has recorded (two counts, no rows read)."""
+    return {
+        "sessions": RecordingSession.objects.filter(user=user).count(),
+        "events": Event.objects.filter(user=user).count(),
+    }

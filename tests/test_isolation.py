@@ -44,7 +44,11 @@ NO_ROWS = {
     "predictions:stats",
     "predictions:trust",
     "integrations:claude-code-suggested-rules",
+    # Counts only; tests/data_rights/test_account_status.py shows another user's rows count 0.
+    "account:status",
 }
+# URL parameters that name no row of anyone's (an agent), with a value every endpoint accepts.
+NOT_OWNED = {"agent": "claude-code"}
 METHODS = ("get", "post", "put", "patch", "delete")
 ALICE, BOB = "ALICEMARK", "BOBMARK"
 
@@ -144,7 +148,7 @@ def _url(endpoint: Endpoint, values: dict[str, Any]) -> str:
 
 
 # Any value of the right type: an anonymous request must be refused before it is looked up.
-_ANY_IDS = {"fact_id": 1, "prediction_id": 1, "key_id": 1, "session_id": "s-1"}
+_ANY_IDS = {"fact_id": 1, "prediction_id": 1, "key_id": 1, "session_id": "s-1", **NOT_OWNED}
 
 
 @pytest.mark.django_db
@@ -359,9 +363,10 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
         call = getattr(client, method)
         # Each call starts from the same state and is undone afterwards, so B's own deletes
         # (a fact, the whole account) cannot hide what a later endpoint would show.
+        owned_kwargs = bool(set(endpoint.kwargs) - set(NOT_OWNED))
         with transaction.atomic():
             requests_before = len(fake_anthropic.requests)
-            if endpoint.kwargs:
+            if owned_kwargs:
                 response = call(_url(endpoint, alice_ids), body, format="json")
                 missing = call(_url(endpoint, missing_ids), body, format="json")
                 check(label, response.status_code == 404, f"{response.status_code} on A's id")
@@ -375,7 +380,7 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
                         f"A's id answers differently from {what}: {other.status_code}",
                     )
             else:
-                url = _url(endpoint, {})
+                url = _url(endpoint, NOT_OWNED)
                 if method == "get":
                     # The whole list, and parameters a careless view might read as "whose".
                     url += f"?page_size=500&user={user.pk}&user_id={user.pk}&owner={user.pk}"
@@ -395,7 +400,7 @@ def test_user_b_can_neither_see_nor_touch_anything_of_user_a(
             check(label, snapshot(user) == before, "A's rows changed")
             transaction.set_rollback(True)
 
-        if endpoint.kwargs and method == "get":
+        if owned_kwargs and method == "get":
             own = client.get(_url(endpoint, bob_ids))
             check(label, own.status_code == 200, f"B's own id gives {own.status_code}")
 

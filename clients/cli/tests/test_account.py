@@ -23,7 +23,8 @@ def test_login_creates_a_machine_key_saved_with_mode_0600_and_status_shows_it(an
     assert body["health"]["status"] == "ok"
     assert body["user"]["key"]["name"].startswith("clone cli on ")
     assert body["user"]["key_from"] == "config"
-    assert {"sessions", "facts", "predictions"} <= body.keys()
+    assert body["user"]["username"] == "alice"
+    assert {"events", "facts", "predictions", "awaiting_answer"} <= body["counts"].keys()
 
 
 def test_logout_revokes_the_key_on_the_server_and_forgets_it(anon_cli, server):

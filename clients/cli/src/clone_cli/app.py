@@ -196,27 +196,19 @@ def status() -> None:
             raise
         except CloneError as exc:
             data["health"] = exc.as_json()["error"]
+    data["user"] = None
     if cfg.api_key:
         with connect(timeout=10) as api:
-            key_id = None
-            parts = cfg.api_key.split("_")
-            prefix = parts[1] if len(parts) >= 3 else ""
-            keys = list(api.pages("/api/auth/api-keys/"))
-            for item in keys:
-                if item.get("prefix") == prefix:
-                    key_id = item
-            data["user"] = {
-                "username": cfg.username or None,
-                "key": key_id,
-                "key_from": cfg.key_source,
-            }
-            data["sessions"] = api.get("/api/recording/sessions/", params={"page_size": 1})["count"]
-            data["facts"] = api.get("/api/memory/facts/", params={"page_size": 1})["count"]
-            stats = api.get("/api/predictions/stats/")
-            data["predictions"] = stats
-            data["spooled"] = spool.pending()
-    else:
-        data["user"] = None
+            # Who the key belongs to and the counts, as the server counts them.
+            account = api.get("/api/account/")
+        data["user"] = {
+            "username": account.get("username"),
+            "key": account.get("api_key"),
+            "key_from": cfg.key_source,
+        }
+        data["counts"] = account.get("counts") or {}
+        data["calibration"] = account.get("calibration") or {}
+        data["spooled"] = spool.pending()
 
     def human() -> None:
         health = data["health"].get("status", data["health"].get("code"))
@@ -226,16 +218,25 @@ def status() -> None:
             return
         key = data["user"]["key"] or {}
         say(
-            f"User     {escape(str(data['user']['username'] or '?'))}, key "
-            f"{escape(str(key.get('name', cfg.key_source)))} ({escape(str(key.get('prefix', '')))})"
+            f"User     [bold]{escape(str(data['user']['username']))}[/bold], key "
+            f"{escape(str(key.get('name', '?')))} ({escape(str(key.get('prefix', '')))}, "
+            f"from {escape(str(data['user']['key_from']))})"
         )
-        st = data["predictions"]
+        n = data["counts"]
         say(
-            f"Data     {data['sessions']} sessions, {data['facts']} facts, "
-            f"{st.get('total', '?')} predictions"
+            f"Data     {n.get('events', 0)} events in {n.get('sessions', 0)} sessions, "
+            f"{n.get('facts', 0)} facts, {n.get('episodes', 0)} episodes"
         )
-        cal = st.get("calibration") or {}
-        say(f"Calib.   {escape(str(cal.get('method', 'identity')))} (n={cal.get('n', 0)})")
+        say(
+            f"Predict  {n.get('predictions', 0)} predictions, {n.get('awaiting_answer', 0)} "
+            f"awaiting your answer, {n.get('labelled', 0)} with feedback"
+        )
+        cal = data["calibration"]
+        fitted = f", fitted {escape(str(cal['fitted_at']))}" if cal.get("fitted_at") else ""
+        say(
+            f"Calib.   {escape(str(cal.get('method', '?')))} (n={cal.get('n', 0)}{fitted}); "
+            f"Clone answers alone from {cal.get('min_labels_for_auto', '?')} labelled answers"
+        )
         if data["spooled"]:
             say(f"Spool    {data['spooled']} event(s) waiting to be sent")
 
