@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +151,7 @@ def permission_hooks_handle(
 ) -> dict[str, Any]:
     """The hook flow Claude Code defined (and Codex CLI follows): ``PreToolUse``,
     ``PermissionRequest``, ``PostToolUse``, ``UserPromptSubmit``, ``Stop``."""
+    started = time.monotonic()  # the hook's deadline counts from here, settling included
     event = body["hook_event_name"]
     session = session_key(body["session_id"])
     common = {"user": user, "agent": agent, "session_key": session}
@@ -183,6 +185,7 @@ def permission_hooks_handle(
             text=prompt_text(tool["name"], tool["input"]),
             cwd=body.get("cwd") or "",
             context=_context(tool),
+            started=started,
         )
         return _pre_tool_output(verdict) if event == "PreToolUse" else _permission_output(verdict)
 

@@ -14,6 +14,7 @@ so the person is asked and their answer is known: ``afterShellExecution`` /
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -71,6 +72,7 @@ def _cwd(body: dict[str, Any]) -> str:
 
 
 def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
     event = body["hook_event_name"]
     session = claude_code.session_key(body["conversation_id"])
     turn = body.get("generation_id") or ""
@@ -84,6 +86,7 @@ def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, An
             tool=tool,
             text=claude_code.prompt_text(tool["name"], tool["input"]),
             cwd=_cwd(body),
+            started=started,
         )
         if verdict.decision in (agent_requests.ALLOW, agent_requests.DENY):
             return {

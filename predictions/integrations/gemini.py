@@ -12,6 +12,7 @@ prompt), ``AfterAgent`` or ``SessionEnd`` without the tool having run, their "no
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -41,6 +42,7 @@ def _tool(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
     event = body["hook_event_name"]
     session = claude_code.session_key(body["session_id"])
     common = {"user": user, "agent": AGENT, "session_key": session}
@@ -54,6 +56,7 @@ def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, An
             text=claude_code.prompt_text(tool["name"], tool["input"]),
             cwd=body.get("cwd") or "",
             shown=False,
+            started=started,
         )
         if verdict.decision == agent_requests.ALLOW:
             return {"decision": "allow", "reason": verdict.reason}

@@ -186,6 +186,7 @@ def request_ask(
     context: str = "",
     options: list[str] | None = None,
     shown: bool = True,
+    started: float | None = None,
 ) -> Verdict:
     """The agent asks permission: record the question once, predict once, decide.
 
@@ -193,9 +194,11 @@ def request_ask(
     without recording or predicting anything again. The answer is allow/deny only when the
     prediction is ``auto`` and its reply is a plain yes/no; otherwise (escalated, an error, a
     model slower than ``CLONE_HOOK_DEADLINE_MS``) it is no decision, and the person is asked.
-    The deadline counts from this call, recording included.
+    The deadline counts from ``started`` (``time.monotonic()`` when the hook arrived; default:
+    this call), recording included. No row lock is held while the model is asked: a hook of the
+    same session never waits for another request's model call.
     """
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     request = _request_find(
         user=user,
         agent=agent,
@@ -440,7 +443,8 @@ def requests_settle(
 ) -> int:
     """Settle the session's open requests: one the person was asked about that never ran was
     refused ("no", with their next prompt as context when given); one only announced is closed.
-    With ``keep_turn``, requests of that turn stay open (parallel calls may still run).
+    With ``keep_turn``, requests of that turn stay open (parallel calls may still run). A
+    request another hook is settling at this moment is left to it (no waiting on its row).
     Returns how many "no" replies were recorded."""
     open_requests = AgentRequest.objects.filter(
         user=user,
@@ -454,7 +458,7 @@ def requests_settle(
     for request in open_requests:
         if request.state == AgentRequestState.ASKED and request.shown:
             refused += _reply_record(
-                user=user, request_id=request.pk, reply="no", context=next_prompt
+                user=user, request_id=request.pk, reply="no", context=next_prompt, skip_locked=True
             )
         else:
             _close(request_id=request.pk)
@@ -489,10 +493,22 @@ def _close(*, request_id: int) -> None:
 
 
 @transaction.atomic
-def _reply_record(*, user: AbstractBaseUser, request_id: int, reply: str, context: str = "") -> int:
-    """Record the person's reply to an asked request and judge its prediction by it, once."""
-    request = AgentRequest.objects.select_for_update().get(pk=request_id)
-    if request.state != AgentRequestState.ASKED:
+def _reply_record(
+    *,
+    user: AbstractBaseUser,
+    request_id: int,
+    reply: str,
+    context: str = "",
+    skip_locked: bool = False,
+) -> int:
+    """Record the person's reply to an asked request and judge its prediction by it, once.
+    With ``skip_locked``, a request whose row another request holds is left alone (0)."""
+    request = (
+        AgentRequest.objects.select_for_update(skip_locked=skip_locked)
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None or request.state != AgentRequestState.ASKED:
         return 0
     payload: dict[str, Any] = {"text": reply, "in_reply_to": request.prompt_event_id}
     payload["choice"] = reply

@@ -1,0 +1,34 @@
+"""The WSGI entry point gunicorn imports in each worker."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_PROBE = """
+import sys
+import clone_server.wsgi
+print(sorted(m for m in ("predictions.integrations.views", "clone_server.llm.gateway")
+             if m in sys.modules))
+"""
+
+
+def test_importing_the_wsgi_application_loads_every_view_before_the_first_request():
+    """A worker loads the URLconf (and the Anthropic SDK behind the views) while it boots, so its
+    first request, often an agent's hook with a deadline, does not pay for those imports."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "clone_server.settings",
+            "DJANGO_DEBUG": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == str(
+        ["clone_server.llm.gateway", "predictions.integrations.views"]
+    )
