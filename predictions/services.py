@@ -616,7 +616,9 @@ def _prompt_event_for(prediction: Prediction) -> dict[str, Any]:
 
 
 @transaction.atomic
-def prediction_answer(*, user: User, prediction_id: int, reply: str) -> tuple[Prediction, Verdict]:
+def prediction_answer(
+    *, user: User, prediction_id: int, reply: str, reply_event: dict[str, Any] | None = None
+) -> tuple[Prediction, Verdict]:
     """Record the person's actual reply to one of their predictions.
 
     The reply is labelled with the judge ``evaluate`` uses (accepted / edited / rejected against
@@ -626,6 +628,10 @@ def prediction_answer(*, user: User, prediction_id: int, reply: str) -> tuple[Pr
     prediction that came from none, an ``agent_prompt`` event recorded for it once), so Memory
     learns from it. ``answered_by`` becomes ``person``, ``answered_at`` now. All or nothing;
     another user's id is a 404.
+
+    ``reply_event``: the caller's own ``user_reply`` CloneEvent for this answer (an agent
+    hook's, whose id derives from the agent's ids), recorded instead of one with a fresh id, so
+    the same answer recorded again (a retried hook, a later import) is stored once.
     """
     if not isinstance(reply, str) or not reply.strip():
         raise ValidationError({"reply": ["This field may not be blank."]})
@@ -650,7 +656,8 @@ def prediction_answer(*, user: User, prediction_id: int, reply: str) -> tuple[Pr
         prompt_id, session_id = prompt["id"], prompt["session_id"]
         events.append(prompt)
     events.append(
-        {
+        reply_event
+        or {
             "id": f"clone-answer-{prediction.pk}-{uuid.uuid4().hex[:16]}",
             "session_id": session_id,
             "kind": EventKind.USER_REPLY,

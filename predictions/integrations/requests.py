@@ -34,7 +34,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from clone_server.text import canonical
-from predictions import judge, services
+from predictions import services
 from predictions.integrations.settings import threshold_for
 from predictions.models import AgentRequest, AgentRequestState, Prediction, PredictionStatus
 from recording.services import event_ingest
@@ -326,10 +326,26 @@ def _predict(
         cwd=cwd,
         prompt_event_id=request.prompt_event_id,
     )
-    AgentRequest.objects.filter(pk=request_id, prediction__isnull=True).update(
-        prediction=prediction
-    )
+    _prediction_link(user=user, request_id=request_id, prediction=prediction)
     return prediction
+
+
+@transaction.atomic
+def _prediction_link(*, user: AbstractBaseUser, request_id: int, prediction: Prediction) -> None:
+    """Link the request's prediction (once). A prediction that arrives after the person's reply
+    was recorded (a model slower than the hook's deadline) is judged by that reply now."""
+    locked = AgentRequest.objects.select_for_update().get(pk=request_id)
+    if locked.prediction_id is not None:
+        return
+    locked.prediction = prediction
+    locked.save(update_fields=["prediction"])
+    if locked.state == AgentRequestState.ANSWERED and locked.reply:
+        services.prediction_answer(
+            user=user,
+            prediction_id=prediction.pk,
+            reply=locked.reply,
+            reply_event=_reply_event(request=locked, reply=locked.reply),
+        )
 
 
 def _predict_in_thread(**kwargs: Any) -> Prediction:
@@ -492,6 +508,26 @@ def _close(*, request_id: int) -> None:
     ).update(state=AgentRequestState.CLOSED, settled_at=timezone.now())
 
 
+def _reply_event(*, request: AgentRequest, reply: str, context: str = "") -> dict[str, Any]:
+    """The person's reply as a ``user_reply`` CloneEvent, its id derived from the request's
+    prompt (as the transcript import derives it), so it is stored once however it arrives."""
+    payload: dict[str, Any] = {
+        "text": reply,
+        "choice": reply,
+        "in_reply_to": request.prompt_event_id,
+    }
+    if context:
+        payload["context"] = context[:4000]
+    return {
+        "id": f"{request.prompt_event_id}-reply",
+        "session_id": recording_session(request.agent, request.session_key),
+        "kind": "user_reply",
+        "occurred_at": _now_iso(),
+        "source": request.agent,
+        "payload": payload,
+    }
+
+
 @transaction.atomic
 def _reply_record(
     *,
@@ -501,8 +537,11 @@ def _reply_record(
     context: str = "",
     skip_locked: bool = False,
 ) -> int:
-    """Record the person's reply to an asked request and judge its prediction by it, once.
-    With ``skip_locked``, a request whose row another request holds is left alone (0)."""
+    """Record the person's reply to an asked request, once. With a prediction, through the
+    answer service (``prediction_answer``: the reply judged against it as feedback,
+    ``answered_by`` the person); without one yet, as the event alone (the prediction, when it
+    comes, is judged by it). With ``skip_locked``, a request whose row another request holds
+    is left alone (0)."""
     request = (
         AgentRequest.objects.select_for_update(skip_locked=skip_locked)
         .filter(pk=request_id)
@@ -510,30 +549,13 @@ def _reply_record(
     )
     if request is None or request.state != AgentRequestState.ASKED:
         return 0
-    payload: dict[str, Any] = {"text": reply, "in_reply_to": request.prompt_event_id}
-    payload["choice"] = reply
-    if context:
-        payload["context"] = context[:4000]
-    event_ingest(
-        user=user,
-        events=[
-            {
-                "id": f"{request.prompt_event_id}-reply",
-                "session_id": recording_session(request.agent, request.session_key),
-                "kind": "user_reply",
-                "occurred_at": _now_iso(),
-                "source": request.agent,
-                "payload": payload,
-            }
-        ],
-    )
+    event = _reply_event(request=request, reply=reply, context=context)
     if request.prediction_id is not None:
-        prediction = Prediction.objects.get(pk=request.prediction_id)
-        top = str(prediction.candidates[0].get("text") or "") if prediction.candidates else ""
-        outcome = judge.judge(predicted=top, actual=reply).outcome
-        services.prediction_feedback(
-            user=user, prediction_id=prediction.pk, outcome=outcome, actual_reply=reply
+        services.prediction_answer(
+            user=user, prediction_id=request.prediction_id, reply=reply, reply_event=event
         )
+    else:
+        event_ingest(user=user, events=[event])
     request.state = AgentRequestState.ANSWERED
     request.reply = reply
     request.settled_at = timezone.now()

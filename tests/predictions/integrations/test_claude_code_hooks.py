@@ -64,6 +64,32 @@ def test_captured_interactive_session_records_yes_and_no(api, user):
     assert [p.actual_reply for p in predictions] == ["yes", "no"]
 
 
+def test_the_persons_dialog_answers_mark_the_predictions_answered_by_them(api, user):
+    for body in captured_hooks():
+        _post(api, body)
+    predictions = [r.prediction for r in AgentRequest.objects.filter(user=user).order_by("id")]
+    assert [p.answered_by for p in predictions] == ["person", "person"]
+    assert all(p.answered_at is not None for p in predictions)
+    # One reply each, with the id derived from the hook (the one a transcript import derives).
+    replies = _events(user, "user_reply")
+    assert [r.event_id for r in replies] == [
+        f"{p.prompt_event.event_id}-reply" for p in predictions
+    ]
+
+
+def test_an_automatic_prediction_clone_did_not_act_on_is_answered_by_the_person(api, user):
+    """An ``auto`` prediction whose reply is not a plain yes/no is no decision: the dialog opens,
+    and the answer the person gives there is theirs, not Clone's."""
+    trusted_history(user, text="Bash: npm test", reply="only with --watch")
+    assert _post(api, hook_body("PermissionRequest", command="npm test")).json() == {}
+    request = AgentRequest.objects.get(user=user, state="asked")
+    assert request.prediction.status == "auto"
+    _post(api, hook_body("PostToolUse", command="npm test", tool_use_id="toolu_w"))
+    prediction = Prediction.objects.get(pk=request.prediction_id)
+    assert (prediction.answered_by, prediction.actual_reply) == ("person", "yes")
+    assert prediction.answered_at is not None and prediction.outcome is not None
+
+
 def test_same_hooks_twice_record_nothing_twice(api, user):
     for body in captured_hooks():
         _post(api, body)

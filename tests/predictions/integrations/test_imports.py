@@ -77,6 +77,28 @@ def test_transcript_and_hooks_of_one_session_are_stored_once(api, user):
     assert Event.objects.filter(user=user).count() == before
 
 
+def test_learning_after_importing_a_session_seen_live_labels_nothing_twice(api, user):
+    """Hooks saw the session (the person's answers set answered_by and the feedback); the same
+    transcript imported and learned from adds no event, no prediction and no label."""
+    from predictions.models import AgentRequest, Prediction
+
+    for body in captured_hooks():
+        api.post(reverse("integrations:claude-code-hooks"), body, format="json")
+    live = list(Prediction.objects.filter(user=user).order_by("id"))
+    assert [(p.answered_by, p.actual_reply) for p in live] == [("person", "yes"), ("person", "no")]
+    events = Event.objects.filter(user=user).count()
+    lines = fixture_lines("claude_code_transcript_interactive.jsonl")
+    assert api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json").status_code == 200
+    learned = api.post(reverse("integrations:history-learn"), {}, format="json")
+    assert learned.status_code == 200, learned.content
+    assert (learned.json()["labelled"], learned.json()["already_labelled"]) == (0, 2)
+    assert Event.objects.filter(user=user).count() == events
+    assert Event.objects.filter(user=user, kind="user_reply").count() == 2
+    labelled = Prediction.objects.filter(user=user, outcome__isnull=False)
+    assert sorted(labelled.values_list("id", flat=True)) == [p.id for p in live]
+    assert AgentRequest.objects.filter(user=user).count() == 2
+
+
 def test_transcript_import_counts_and_is_idempotent(api, user):
     lines = fixture_lines("claude_code_transcript_interactive.jsonl")
     first = api.post(reverse(TRANSCRIPTS), {"lines": lines}, format="json").json()

@@ -1,6 +1,7 @@
 """The life of a hook request under concurrency (predictions.integrations.requests), on real
 Postgres with real transactions: a model slower than the hook's deadline never holds up another
-hook of the same session, and the slow hook's answer is the safe one."""
+hook of the same session, the slow hook's answer is the safe one, and its late prediction is
+judged by the person's reply once both exist."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from rest_framework.test import APIClient
 
 from clone_server.accounts.services import api_key_create
 from predictions.integrations import requests as agent_requests
-from predictions.models import AgentRequest
+from predictions.models import AgentRequest, Prediction
+from recording.models import Event
 from tests.fakes.anthropic import slow_reply, tool_reply
 from tests.predictions.helpers import candidates_answer
 from tests.predictions.integrations.helpers import hook_body
@@ -96,6 +98,42 @@ def test_parallel_hook_answers_within_the_deadline_while_another_waits_for_a_slo
     assert deadline <= slow_ms < SLOW_S * 1000, slow_ms
     slow = AgentRequest.objects.get(user=user, tool__input__command="make slow")
     assert (slow.state, slow.decision) == ("asked", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hook_after_a_late_prediction_answers_within_the_deadline_and_the_late_one_is_judged(
+    user, fake_anthropic, deadline
+):
+    """The bench's case: a hook answered ``{}`` at its deadline while its model call goes on; the
+    session's next hook (a new turn: the earlier request never ran, so it was refused) answers
+    in time, does not wait for that call, and the late prediction, once it comes, is judged by
+    the person's "no" and marked answered by them."""
+    _slow_then_fast(fake_anthropic, slow_command="make slow")
+    client = _client(user)
+    answer, slow_ms = _timed_post(
+        client, hook_body("PermissionRequest", turn="t1", command="make slow")
+    )
+    assert answer == {}
+    assert slow_ms < SLOW_S * 1000
+    late = AgentRequest.objects.get(user=user, tool__input__command="make slow")
+    assert late.prediction_id is None  # the model call is still running
+
+    answer, next_ms = _timed_post(
+        client, hook_body("PermissionRequest", turn="t2", command="make next")
+    )
+    assert next_ms < deadline, next_ms
+    assert answer["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+    late.refresh_from_db()
+    assert (late.state, late.reply, late.prediction_id) == ("answered", "no", None)
+
+    _wait_for(lambda: AgentRequest.objects.get(pk=late.pk).prediction_id is not None)
+    prediction = Prediction.objects.get(pk=AgentRequest.objects.get(pk=late.pk).prediction_id)
+    assert (prediction.outcome, prediction.actual_reply) == ("rejected", "no")
+    assert prediction.answered_by == "person"
+    assert prediction.answered_at is not None
+    # The reply was recorded once, with the id derived from the hook.
+    replies = Event.objects.filter(user=user, kind="user_reply")
+    assert [r.event_id for r in replies] == [f"{late.prompt_event_id}-reply"]
 
 
 @pytest.mark.django_db(transaction=True)
