@@ -78,7 +78,10 @@ def service_env(fake_url: str | None = None, **extra: str) -> dict[str, str]:
         "CLONE_THROTTLE_PROMOTE": HIGH_RATE,
     }
     if redis_available():
-        env["CLONE_THROTTLE_CACHE_URL"] = "redis://127.0.0.1:6379/15"
+        # The Redis database the test suite may use here (one per worktree), else 15.
+        env["CLONE_THROTTLE_CACHE_URL"] = os.environ.get(
+            "CLONE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
+        )
     if fake_url:
         env.update(
             {
