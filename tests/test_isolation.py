@@ -46,6 +46,7 @@ NO_ROWS = {
     "integrations:claude-code-suggested-rules",
     # Counts only; tests/data_rights/test_account_status.py shows another user's rows count 0.
     "account:status",
+    "integrations:setup",
 }
 # URL parameters that name no row of anyone's (an agent), with a value every endpoint accepts.
 NOT_OWNED = {"agent": "claude-code"}

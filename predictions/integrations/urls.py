@@ -21,4 +21,5 @@ urlpatterns = [
     path("gemini/hooks/", views.GeminiHookView.as_view(), name="gemini-hooks"),
     path("cursor/hooks/", views.CursorHookView.as_view(), name="cursor-hooks"),
     path("history/learn/", views.HistoryLearnView.as_view(), name="history-learn"),
+    path("<slug:agent>/setup/", views.AgentSetupView.as_view(), name="setup"),
 ]

@@ -13,12 +13,22 @@ from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.integrations import aider, claude_code, codex, cursor, gemini, history, rules
+from predictions.integrations import (
+    aider,
+    claude_code,
+    codex,
+    cursor,
+    gemini,
+    history,
+    rules,
+    setup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -352,3 +362,78 @@ class SuggestedRulesView(APIView):
         payload = RulesInput(data=request.query_params.dict())
         payload.is_valid(raise_exception=True)
         return Response(rules.suggested_rules(user=request.user, **payload.validated_data))
+
+
+class _Program(serializers.CharField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise serializers.ValidationError("No control characters.")
+        return value
+
+
+class SetupInput(serializers.Serializer):
+    form = serializers.ChoiceField(
+        choices=sorted({f for a in setup.AGENTS.values() for f in a.forms}),
+        required=False,
+        help_text="http (Claude Code's own http hooks; its default), curl (a command hook "
+        "posting with curl; the other agents' default) or command (`clone hook <agent>`, the "
+        "CLI's command-hook form).",
+    )
+    program = _Program(
+        required=False,
+        default="clone",
+        max_length=1024,
+        help_text="The `clone` program the command form runs (e.g. its absolute path).",
+    )
+
+
+class SetupOutput(serializers.Serializer):
+    agent = serializers.CharField()
+    name = serializers.CharField()
+    form = serializers.CharField()
+    forms = serializers.ListField(child=serializers.CharField())
+    hook_url = serializers.URLField()
+    paths = serializers.DictField(
+        child=serializers.CharField(), help_text="Where the settings file lives, by scope."
+    )
+    events = serializers.ListField(child=serializers.CharField())
+    config = serializers.DictField(help_text="The fragment to merge into the settings file.")
+    text = serializers.CharField(help_text="`config` as indented JSON, to copy.")
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class AgentSetupView(APIView):
+    @extend_schema(
+        operation_id="integrations_agent_setup",
+        summary="The hooks configuration connecting an agent to this server.",
+        description=(
+            "The settings fragment that wires the agent's hooks to this server's hook endpoint "
+            f"(agents: {', '.join(setup.AGENTS)}), as the web app shows it and `clone hooks "
+            "install` merges it. An unknown agent is a 404."
+        ),
+        parameters=[
+            OpenApiParameter("agent", str, OpenApiParameter.PATH, enum=list(setup.AGENTS)),
+            SetupInput,
+        ],
+        responses={200: SetupOutput},
+    )
+    def get(self, request, agent: str):
+        spec = setup.AGENTS.get(agent)
+        if spec is None:
+            raise NotFound(f"No hooks for agent {agent!r}: one of {', '.join(setup.AGENTS)}.")
+        payload = SetupInput(data=request.query_params.dict())
+        payload.is_valid(raise_exception=True)
+        form = payload.validated_data.get("form", "")
+        if form and form not in spec.forms:
+            raise serializers.ValidationError(
+                {"form": [f"{spec.name} hooks come as {' or '.join(spec.forms)}."]}
+            )
+        return Response(
+            setup.agent_setup(
+                agent=agent,
+                base_url=request.build_absolute_uri("/"),
+                form=form,
+                program=payload.validated_data["program"],
+            )
+        )

@@ -246,6 +246,16 @@ await test("connect: create a key, shown once, that works; revoke it and it stop
   await page.getByRole("button", { name: "Revoke key e2e" }).waitFor({ state: "detached" });
   expect((await apiCall("/api/predictions/stats/", { key })).status === 401, "revoked key refused");
   expect((await page.getByText(origin).count()) > 0, "snippets name the server URL");
+  // The hooks snippets are the server's setup, verbatim, pointing at this server.
+  const setup = (await apiCall("/api/integrations/claude-code/setup/")).body;
+  expect(setup.hook_url === `${origin}/api/integrations/claude-code/hooks/`, `hook_url: ${setup.hook_url}`);
+  const shown = await page.getByLabel("Claude Code: .claude/settings.json hooks", { exact: true }).textContent();
+  expect(shown === setup.text, `Claude Code snippet differs from the server's setup: ${shown}`);
+  for (const [agent, name] of [["codex", "Codex CLI"], ["gemini", "Gemini CLI"], ["cursor", "Cursor"]]) {
+    const other = (await apiCall(`/api/integrations/${agent}/setup/`)).body;
+    const text = await page.getByLabel(new RegExp(`^${name}: .* hooks$`)).textContent();
+    expect(text === other.text && text.includes(`${origin}/api/integrations/${agent}/hooks/`), `${name} snippet: ${text}`);
+  }
 });
 
 await test("data screen", async () => {

@@ -1,12 +1,16 @@
 """hooks install/uninstall into a temporary HOME, and `clone hook` failing safe."""
 
 import json
+import os
+import shlex
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import Cli, free_port
+from conftest import CLONE, Cli, free_port, has_program
 
 OTHER = {
     "model": "opus",
@@ -16,6 +20,13 @@ OTHER = {
         "Notification": [{"matcher": "", "hooks": [{"type": "command", "command": "notify"}]}],
     },
 }
+
+
+def _server_setup(cli, **params):
+    with httpx.Client(base_url=cli.url, headers={"X-Clone-API-Key": cli.key}) as api:
+        response = api.get("/api/integrations/claude-code/setup/", params=params)
+    response.raise_for_status()
+    return response.json()
 
 
 def _settings(cli):
@@ -42,6 +53,11 @@ def test_install_merges_keeps_everything_else_backs_up_and_is_idempotent(cli):
     assert ours["headers"] == {"X-Clone-API-Key": "$CLONE_API_KEY"}
     assert "PermissionRequest" in data["hooks"] and "Stop" in data["hooks"]
     assert cli.key not in path.read_text()
+    # Exactly the server's configuration, the one the web app's Connect screen shows.
+    setup = _server_setup(cli)
+    assert first.json["events"] == setup["events"]
+    for event, groups in setup["config"]["hooks"].items():
+        assert data["hooks"][event][-1:] == groups
 
     again = cli("--json", "hooks", "install", "claude-code")
     assert again.json["changed"] is False
@@ -61,9 +77,68 @@ def test_install_into_a_project_and_the_command_form(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads((project / ".claude" / "settings.json").read_text())
     hook = data["hooks"]["PermissionRequest"][0]["hooks"][0]
-    assert hook["type"] == "command" and hook["command"].endswith("hook claude-code")
+    assert hook["type"] == "command"
+    # This machine's clone, by its absolute path, so the agent finds it without this PATH.
+    assert shlex.split(hook["command"]) == [CLONE, "hook", "claude-code"]
     assert cli("hooks", "uninstall", "claude-code", "--project", cwd=project).returncode == 0
     assert json.loads((project / ".claude" / "settings.json").read_text()) == {}
+
+
+def test_install_needs_the_server_and_leaves_the_file_alone_without_it(tmp_path, dead_url, cli):
+    path = tmp_path / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(OTHER))
+    down = Cli(tmp_path, dead_url, cli.key)("hooks", "install", "claude-code")
+    assert down.returncode == 4 and "server_unreachable" in down.stderr
+    anon = Cli(tmp_path, cli.url)("hooks", "install", "claude-code")
+    assert anon.returncode == 3 and "not_logged_in" in anon.stderr
+    assert json.loads(path.read_text()) == OTHER
+    assert not list(path.parent.glob("*.clone-backup-*"))
+
+
+def test_an_unknown_form_is_a_usage_error(cli):
+    result = cli("hooks", "install", "claude-code", "--form", "curl")
+    assert result.returncode == 2
+    assert not (cli.home / ".claude" / "settings.json").exists()
+
+
+@pytest.mark.skipif(not has_program("curl"), reason="curl is not installed")
+def test_the_servers_curl_snippet_for_codex_reaches_its_adapter(cli, tmp_path):
+    """The command the setup gives Codex users, run as Codex runs it (the hook JSON on stdin,
+    the key in the environment): the adapter's answer comes back on stdout."""
+    with httpx.Client(base_url=cli.url, headers={"X-Clone-API-Key": cli.key}) as api:
+        setup = api.get("/api/integrations/codex/setup/").json()
+    command = setup["config"]["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    event = {
+        "session_id": "codex-setup-test",
+        "turn_id": "t-1",
+        "cwd": str(tmp_path),
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": "hello from codex",
+    }
+    done = subprocess.run(
+        ["sh", "-c", command],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "CLONE_API_KEY": cli.key},
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {}
+    with httpx.Client(base_url=cli.url, headers={"X-Clone-API-Key": cli.key}) as api:
+        events = api.get("/api/recording/sessions/codex:codex-setup-test/events/").json()
+    assert [e["payload"]["text"] for e in events["results"]] == ["hello from codex"]
+    # A refused key prints nothing (curl --fail), which the agent reads as no decision.
+    refused = subprocess.run(
+        ["sh", "-c", command],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "CLONE_API_KEY": "clone_nope_nope"},
+        timeout=30,
+    )
+    assert refused.stdout == ""
 
 
 def test_a_settings_file_that_is_not_json_is_left_alone(cli):

@@ -157,6 +157,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/integrations/{agent}/setup/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hooks configuration connecting an agent to this server.
+         * @description The settings fragment that wires the agent's hooks to this server's hook endpoint (agents: claude-code, codex, gemini, cursor), as the web app shows it and `clone hooks install` merges it. An unknown agent is a 404.
+         */
+        get: operations["integrations_agent_setup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/integrations/aider/history/": {
         parameters: {
             query?: never;
@@ -1287,6 +1307,26 @@ export interface components {
             /** Format: int64 */
             event_count?: number;
         };
+        SetupOutput: {
+            agent: string;
+            name: string;
+            form: string;
+            forms: string[];
+            /** Format: uri */
+            hook_url: string;
+            /** @description Where the settings file lives, by scope. */
+            paths: {
+                [key: string]: string;
+            };
+            events: string[];
+            /** @description The fragment to merge into the settings file. */
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description `config` as indented JSON, to copy. */
+            text: string;
+            notes: string[];
+        };
         StatsOutput: {
             totals: {
                 [key: string]: unknown;
@@ -1913,6 +1953,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthDown"];
+                };
+            };
+        };
+    };
+    integrations_agent_setup: {
+        parameters: {
+            query?: {
+                /**
+                 * @description http (Claude Code's own http hooks; its default), curl (a command hook posting with curl; the other agents' default) or command (`clone hook <agent>`, the CLI's command-hook form).
+                 *
+                 *     * `command` - command
+                 *     * `curl` - curl
+                 *     * `http` - http
+                 */
+                form?: "command" | "curl" | "http";
+                /** @description The `clone` program the command form runs (e.g. its absolute path). */
+                program?: string;
+            };
+            header?: never;
+            path: {
+                agent: "claude-code" | "codex" | "cursor" | "gemini";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupOutput"];
+                };
+            };
+            /** @description The request is invalid (see `error.details`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (another user's objects are never visible). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The Accept header rules out application/json. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

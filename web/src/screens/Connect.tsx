@@ -158,18 +158,36 @@ function SuggestedRules() {
   );
 }
 
+type SetupAgent = "claude-code" | "codex" | "gemini" | "cursor";
+
+/** The hooks configuration, as the server builds it for this agent (the same one
+ * `clone hooks install` merges): nothing about an agent's hooks is decided in the browser. */
+function AgentSetup({ agent, scope }: { agent: SetupAgent; scope: string }) {
+  const load = useLoad(
+    () => unwrap(api.GET("/api/integrations/{agent}/setup/", { params: { path: { agent } } })),
+    `setup-${agent}`,
+  );
+  return (
+    <Async load={load} what={`the ${agent} hooks`}>
+      {(setup) => {
+        const path = setup.paths[scope] ?? Object.values(setup.paths)[0];
+        return (
+          <>
+            <Snippet title={`${setup.name}: ${path} hooks`} text={setup.text} />
+            {setup.notes.map((note) => (
+              <p key={note} className="muted small">
+                {note}
+              </p>
+            ))}
+          </>
+        );
+      }}
+    </Async>
+  );
+}
+
 export function Connect({ username }: { username: string }) {
   const origin = window.location.origin;
-  // The same hooks `clone hooks install claude-code` writes (http form).
-  const hook = {
-    type: "http",
-    url: `${origin}/api/integrations/claude-code/hooks/`,
-    headers: { "X-Clone-API-Key": "$CLONE_API_KEY" },
-    allowedEnvVars: ["CLONE_API_KEY"],
-    timeout: 10,
-  };
-  const events = ["PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SessionEnd"];
-  const hooks = JSON.stringify({ hooks: Object.fromEntries(events.map((e) => [e, [{ matcher: "*", hooks: [hook] }]])) }, null, 2);
   const mcp = JSON.stringify({ mcpServers: { clone: { command: "clone", args: ["mcp"] } } }, null, 2);
   return (
     <main id="main">
@@ -178,8 +196,12 @@ export function Connect({ username }: { username: string }) {
         <ApiKeys />
         <Section title="Claude Code">
           <Snippet title="With the CLI" text={`clone login --url ${origin} --username ${username}\nclone hooks install claude-code`} />
-          <Snippet title=".claude/settings.json hooks" text={hooks} />
-          <p className="muted small">Set <code>CLONE_API_KEY</code> to a key from above in the shell that runs Claude Code.</p>
+          <AgentSetup agent="claude-code" scope="project" />
+        </Section>
+        <Section title="Codex CLI, Gemini CLI, Cursor">
+          <AgentSetup agent="codex" scope="user" />
+          <AgentSetup agent="gemini" scope="project" />
+          <AgentSetup agent="cursor" scope="user" />
         </Section>
         <Section title="MCP agents">
           <Snippet title="Claude Code MCP" text="claude mcp add clone -- clone mcp" />

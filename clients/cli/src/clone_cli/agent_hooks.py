@@ -1,6 +1,8 @@
 """`clone hooks install|uninstall claude-code`: merge Clone's hooks into Claude Code's settings.
 
-Everything else in the file is kept as it was. An entry is Clone's when it is a matcher group
+The hooks themselves (events, URL, form) are the server's: ``GET
+/api/integrations/claude-code/setup/``, the same configuration the web app's Connect screen
+shows. This module only merges them into the file. Everything else in the file is kept as it was. An entry is Clone's when it is a matcher group
 holding exactly one hook that points at Clone's hook endpoint (http form) or runs
 ``clone hook claude-code`` (command form); install replaces those (so it is idempotent and
 follows a change of server URL), uninstall removes exactly those, and any ``hooks`` key or event
@@ -13,24 +15,16 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from clone_cli.api import EXIT_USAGE, CloneError
+from clone_cli.api import EXIT_REFUSED, EXIT_USAGE, CloneError
 
 AGENTS = ("claude-code",)
-# The events Clone's Claude Code endpoint understands (see the server's integrations docs).
-CLAUDE_EVENTS = (
-    "PreToolUse",
-    "PermissionRequest",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "UserPromptSubmit",
-    "Stop",
-    "SessionEnd",
-)
 ENDPOINT = "/api/integrations/claude-code/hooks/"
 COMMAND = "hook claude-code"
+SETUP = "/api/integrations/{agent}/setup/"
 
 
 def settings_path(agent: str, *, user: bool, project: bool, local: bool) -> Path:
@@ -45,20 +39,6 @@ def settings_path(agent: str, *, user: bool, project: bool, local: bool) -> Path
     if local:
         return Path.cwd() / ".claude" / "settings.local.json"
     return Path.home() / ".claude" / "settings.json"
-
-
-def clone_hook(url: str, form: str, executable: str) -> dict[str, Any]:
-    if form == "http":
-        return {
-            "type": "http",
-            "url": f"{url.rstrip('/')}{ENDPOINT}",
-            "headers": {"X-Clone-API-Key": "$CLONE_API_KEY"},
-            "allowedEnvVars": ["CLONE_API_KEY"],
-            "timeout": 10,
-        }
-    if form == "command":
-        return {"type": "command", "command": f"{executable} {COMMAND}", "timeout": 10}
-    raise CloneError("usage", "--form is http or command.", exit_code=EXIT_USAGE)
 
 
 def is_clone_group(group: Any) -> bool:
@@ -106,10 +86,34 @@ def _write(path: Path, data: dict, previous: str | None) -> str | None:
     return backup
 
 
-def install(agent: str, path: Path, *, url: str, form: str = "http") -> dict:
+def setup_params(form: str) -> dict[str, str]:
+    """The query for the server's setup: the form, and for the command form this machine's
+    `clone` (its absolute path, so the agent finds it without this PATH)."""
     from clone_cli.shell import clone_executable
 
-    hook = clone_hook(url, form, clone_executable())
+    params = {"form": form}
+    if form == "command":
+        params["program"] = clone_executable()
+    return params
+
+
+def _server_groups(setup: Any) -> dict[str, list]:
+    hooks = setup.get("config", {}).get("hooks") if isinstance(setup, dict) else None
+    if not isinstance(hooks, dict) or not all(
+        isinstance(groups, list) and all(is_clone_group(g) for g in groups)
+        for groups in hooks.values()
+    ):
+        raise CloneError(
+            "bad_response",
+            "The server's hooks configuration is not one this client can merge.",
+            exit_code=EXIT_REFUSED,
+        )
+    return hooks
+
+
+def install(path: Path, *, setup: Callable[[], Any]) -> dict:
+    """Merge the hooks ``setup()`` fetches from the server into the settings file at ``path``
+    (checked first, so a file that is not JSON is reported before the server is asked)."""
     data, previous = _load(path)
     hooks = data.get("hooks")
     if hooks is None:
@@ -120,40 +124,36 @@ def install(agent: str, path: Path, *, url: str, form: str = "http") -> dict:
             f'{path}: "hooks" is not an object; not touched.',
             exit_code=EXIT_USAGE,
         )
-    group = {"matcher": "*", "hooks": [hook]}
-    changed = False
-    for event in CLAUDE_EVENTS:
-        groups = hooks.get(event, [])
+    for event, groups in hooks.items():
         if not isinstance(groups, list):
             raise CloneError(
                 "invalid_settings",
                 f"{path}: hooks.{event} is not a list; not touched.",
                 exit_code=EXIT_USAGE,
             )
-        kept = [g for g in groups if not is_clone_group(g)]
-        new = [*kept, group]
-        if new != groups:
+    answer = setup()
+    ours = _server_groups(answer)
+    changed = False
+    for event, groups in ours.items():
+        current = hooks.get(event, [])
+        kept = [g for g in current if not is_clone_group(g)]
+        new = [*kept, *groups]
+        if new != current:
             changed = True
         hooks[event] = new
-    if not changed:
-        return {
-            "action": "install",
-            "path": str(path),
-            "changed": False,
-            "backup": None,
-            "events": list(CLAUDE_EVENTS),
-            "form": form,
-        }
-    data["hooks"] = hooks
-    backup = _write(path, data, previous)
-    return {
+    result = {
         "action": "install",
         "path": str(path),
-        "changed": True,
-        "backup": backup,
-        "events": list(CLAUDE_EVENTS),
-        "form": form,
+        "changed": changed,
+        "backup": None,
+        "events": list(ours),
+        "form": answer.get("form"),
+        "hook_url": answer.get("hook_url"),
     }
+    if changed:
+        data["hooks"] = hooks
+        result["backup"] = _write(path, data, previous)
+    return result
 
 
 def uninstall(agent: str, path: Path) -> dict:

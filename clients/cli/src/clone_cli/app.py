@@ -856,11 +856,21 @@ def hooks_install(
         str, typer.Option(help="http (the server answers directly) or command (`clone hook`)")
     ] = "http",
 ) -> None:
-    """Merge Clone's hooks into the agent's settings (backup kept, idempotent)."""
+    """Merge Clone's hooks, as the server configures them, into the agent's settings (backup
+    kept, idempotent)."""
     from clone_cli import agent_hooks
 
     path = agent_hooks.settings_path(agent, user=user, project=project, local=local)
-    result = agent_hooks.install(agent, path, url=config.load().url, form=form)
+    if form not in ("http", "command"):
+        raise usage("--form is http or command.")
+
+    def setup() -> Any:
+        with connect() as api:
+            return api.get(
+                agent_hooks.SETUP.format(agent=agent), params=agent_hooks.setup_params(form)
+            )
+
+    result = agent_hooks.install(path, setup=setup)
     emit(result, lambda: say(agent_hooks.describe(result)))
 
 
