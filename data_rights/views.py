@@ -39,8 +39,8 @@ class AccountCalibrationOutput(serializers.Serializer):
     fitted_at = serializers.DateTimeField(allow_null=True)
     labelled = serializers.IntegerField()
     min_labels_for_auto = serializers.IntegerField(
-        help_text="Labelled answers Clone needs before it answers alone "
-        "(CLONE_MIN_LABELS_FOR_AUTO)."
+        help_text="Labelled answers Clone needs before it answers alone: your "
+        "min_labels_for_auto (profile), else CLONE_MIN_LABELS_FOR_AUTO."
     )
 
 

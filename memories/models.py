@@ -34,6 +34,7 @@ class UserProfile(models.Model):
     # default", so a better default reaches everyone who never chose their own.
     never_auto = models.JSONField(null=True, blank=True)
     audit_rate = models.FloatField(null=True, blank=True)
+    min_labels_for_auto = models.PositiveIntegerField(null=True, blank=True)
     agent_thresholds = models.JSONField(default=dict, blank=True)
     headless_answering = models.BooleanField(default=False)
 

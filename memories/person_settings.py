@@ -9,6 +9,9 @@ This module owns their storage, defaults and validation; the Prediction layer ap
   means the server's list, :data:`DEFAULT_NEVER_AUTO`; ``[]`` means none.
 - ``audit_rate``: the share (0..1) of would-be automatic answers escalated anyway so their
   precision stays measured; ``null`` means ``settings.CLONE_AUDIT_RATE``.
+- ``min_labels_for_auto``: how many labelled answers (imported history counts) the person needs
+  before anything is answered automatically; ``null`` means
+  ``settings.CLONE_MIN_LABELS_FOR_AUTO``.
 - ``agent_thresholds``: ``{"claude-code": 0.9}``, the confidence an agent's questions need to
   be answered automatically when the request names no threshold of its own.
 - ``headless_answering``: whether Clone may decide for agents that cannot ask the person
@@ -38,6 +41,7 @@ MAX_PATTERNS = 200
 MAX_PATTERN_CHARS = 200
 MAX_AGENT_CHARS = 200
 MAX_AGENTS = 100
+MAX_MIN_LABELS = 100_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class PersonSettings:
     audit_rate: float
     agent_thresholds: dict[str, float]
     headless_answering: bool
+    min_labels_for_auto: int
 
     def threshold_for(self, agent: str, default: float) -> float:
         return self.agent_thresholds.get(agent, default)
@@ -56,6 +61,10 @@ class PersonSettings:
 
 def default_audit_rate() -> float:
     return float(settings.CLONE_AUDIT_RATE)
+
+
+def default_min_labels_for_auto() -> int:
+    return int(settings.CLONE_MIN_LABELS_FOR_AUTO)
 
 
 def settings_of(profile: Any) -> PersonSettings:
@@ -67,6 +76,9 @@ def settings_of(profile: Any) -> PersonSettings:
         audit_rate=default_audit_rate() if profile.audit_rate is None else profile.audit_rate,
         agent_thresholds=dict(profile.agent_thresholds or {}),
         headless_answering=bool(profile.headless_answering),
+        min_labels_for_auto=default_min_labels_for_auto()
+        if profile.min_labels_for_auto is None
+        else int(profile.min_labels_for_auto),
     )
 
 
@@ -90,6 +102,17 @@ def never_auto_problems(value: Any) -> list[str]:
             except re.error as exc:
                 problems.append(f"[{i}]: not a regular expression ({exc}).")
     return problems
+
+
+def min_labels_problems(value: Any) -> list[str]:
+    """Why ``value`` is not a valid ``min_labels_for_auto`` (empty when it is)."""
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ["Must be a whole number, or null for the default."]
+    if not 0 <= value <= MAX_MIN_LABELS:
+        return [f"Must be between 0 and {MAX_MIN_LABELS}."]
+    return []
 
 
 def agent_thresholds_problems(value: Any) -> list[str]:

@@ -2,7 +2,12 @@ from rest_framework import serializers
 
 from clone_server.fields import StrictFloatField
 from memories.models import EpisodicMemory, RawMemory, SemanticMemory
-from memories.person_settings import MAX_PATTERN_CHARS, MAX_PATTERNS, settings_of
+from memories.person_settings import (
+    MAX_MIN_LABELS,
+    MAX_PATTERN_CHARS,
+    MAX_PATTERNS,
+    settings_of,
+)
 from memories.services import (
     KIND_PATTERN,
     MAX_FACT_CHARS,
@@ -50,6 +55,10 @@ class ProfileOutput(serializers.Serializer):
     audit_rate = serializers.FloatField(
         help_text="Share of would-be automatic answers escalated anyway (default CLONE_AUDIT_RATE)."
     )
+    min_labels_for_auto = serializers.IntegerField(
+        help_text="Labelled answers needed before anything is answered automatically "
+        "(default CLONE_MIN_LABELS_FOR_AUTO)."
+    )
     agent_thresholds = serializers.DictField(
         child=serializers.FloatField(),
         help_text='Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}.',
@@ -70,6 +79,7 @@ class ProfileOutput(serializers.Serializer):
         data["never_auto"] = list(effective.never_auto)
         data["never_auto_is_default"] = effective.never_auto_is_default
         data["audit_rate"] = effective.audit_rate
+        data["min_labels_for_auto"] = effective.min_labels_for_auto
         data["agent_thresholds"] = effective.agent_thresholds
         data["headless_answering"] = effective.headless_answering
         return data
@@ -95,10 +105,24 @@ class ProfilePatchInput(serializers.Serializer):
     audit_rate = StrictFloatField(
         required=False, allow_null=True, min_value=0.0, max_value=1.0, help_text="null: default"
     )
+    min_labels_for_auto = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_MIN_LABELS,
+        help_text="null: default",
+    )
     agent_thresholds = serializers.DictField(
         child=StrictFloatField(min_value=0.0, max_value=1.0), required=False
     )
     headless_answering = serializers.BooleanField(required=False)
+
+    def validate_min_labels_for_auto(self, value):
+        # DRF's IntegerField also takes "30" and 30.0; the schema says a JSON integer.
+        sent = self.initial_data.get("min_labels_for_auto")
+        if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int)):
+            raise serializers.ValidationError("Must be a whole number, or null for the default.")
+        return value
 
     def validate_headless_answering(self, value):
         if not isinstance(self.initial_data.get("headless_answering"), bool):

@@ -265,11 +265,12 @@ def profile_settings_update(
     user: User,
     never_auto: list[str] | None = _UNSET,
     audit_rate: float | None = _UNSET,
+    min_labels_for_auto: int | None = _UNSET,
     agent_thresholds: dict[str, float] = _UNSET,
     headless_answering: bool = _UNSET,
 ) -> UserProfile:
-    """Change the given settings (the others stay); ``None`` for ``never_auto`` or
-    ``audit_rate`` returns to the server's default. Validated here, whatever the caller:
+    """Change the given settings (the others stay); ``None`` for ``never_auto``,
+    ``audit_rate`` or ``min_labels_for_auto`` returns to the server's default. Validated here, whatever the caller:
     a bad value is an ``invalid_request`` and nothing changes."""
     problems: dict[str, list[str]] = {}
     if never_auto is not _UNSET and (found := person_settings.never_auto_problems(never_auto)):
@@ -279,6 +280,10 @@ def profile_settings_update(
             problems["audit_rate"] = ["Must be a number in [0, 1], or null for the default."]
         elif not 0.0 <= audit_rate <= 1.0:
             problems["audit_rate"] = ["Must be in [0, 1]."]
+    if min_labels_for_auto is not _UNSET and (
+        found := person_settings.min_labels_problems(min_labels_for_auto)
+    ):
+        problems["min_labels_for_auto"] = found
     if agent_thresholds is not _UNSET and (
         found := person_settings.agent_thresholds_problems(agent_thresholds)
     ):
@@ -295,6 +300,9 @@ def profile_settings_update(
     if audit_rate is not _UNSET:
         profile.audit_rate = None if audit_rate is None else float(audit_rate)
         changed.append("audit_rate")
+    if min_labels_for_auto is not _UNSET:
+        profile.min_labels_for_auto = min_labels_for_auto
+        changed.append("min_labels_for_auto")
     if agent_thresholds is not _UNSET:
         profile.agent_thresholds = {k: float(v) for k, v in agent_thresholds.items()}
         changed.append("agent_thresholds")

@@ -43,8 +43,8 @@ PRIOR_LABELS = 10
 # PRIOR_CAP: whatever a provider says, an uncalibrated score is not a certainty.
 PRIOR_CAP = 0.89
 
-DEFAULT_MIN_LABELS_FOR_AUTO = 30
-DEFAULT_AUDIT_RATE = 0.05
+# The confidence a request needs when neither it nor the person's settings name one.
+DEFAULT_THRESHOLD = 0.8
 
 # The default list lives with the person's settings, which can replace it.
 DEFAULT_NEVER_AUTO = person_settings.DEFAULT_NEVER_AUTO

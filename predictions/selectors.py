@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import NotFound
 
+from memories.person_settings import settings_of
 from memories.selectors import person_settings_get, profile_get
 from predictions import metrics
 from predictions.calibration import IDENTITY, MAX_LABELS, Calibration, label_for
-from predictions.confidence import DEFAULT_MIN_LABELS_FOR_AUTO, wilson
+from predictions.confidence import wilson
 from predictions.models import (
     AnsweredBy,
     EscalationReason,
@@ -169,8 +169,10 @@ def prediction_counts(*, user: User) -> dict[str, int]:
 def calibration_state(*, user: User, labelled: int) -> dict[str, Any]:
     """The calibration in force (``method``, ``n`` labels it was fitted on, ``fitted_at``;
     the identity when none was fitted) and the labelled answers automatic answering needs
-    (``CLONE_MIN_LABELS_FOR_AUTO``) against the ``labelled`` predictions the user has."""
-    stored = profile_get(user=user).calibration
+    (the person's ``min_labels_for_auto``, else ``CLONE_MIN_LABELS_FOR_AUTO``) against the
+    ``labelled`` predictions the user has. One query."""
+    profile = profile_get(user=user)
+    stored = profile.calibration
     calibration = Calibration.from_dict(stored)
     fitted_at = stored.get("fitted_at") if isinstance(stored, dict) else None
     return {
@@ -178,9 +180,7 @@ def calibration_state(*, user: User, labelled: int) -> dict[str, Any]:
         "n": calibration.n,
         "fitted_at": fitted_at if isinstance(fitted_at, str) else None,
         "labelled": labelled,
-        "min_labels_for_auto": int(
-            getattr(settings, "CLONE_MIN_LABELS_FOR_AUTO", DEFAULT_MIN_LABELS_FOR_AUTO)
-        ),
+        "min_labels_for_auto": settings_of(profile).min_labels_for_auto,
     }
 
 

@@ -88,7 +88,15 @@ class ToolInput(serializers.Serializer):
 class PredictItemInput(serializers.Serializer):
     agent = serializers.CharField(max_length=200)
     agent_input = serializers.CharField(max_length=20000, trim_whitespace=False)
-    threshold = StrictFloatField(min_value=0.0, max_value=1.0, default=0.8)
+    threshold = StrictFloatField(
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The confidence needed to answer automatically. Absent or null: your "
+        "threshold for this agent (agent_thresholds in your profile), else 0.8.",
+    )
     k = serializers.IntegerField(min_value=1, max_value=10, default=3)
     tool = ToolInput(required=False, allow_null=True, default=None)
     options = serializers.ListField(

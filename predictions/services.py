@@ -16,7 +16,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from clone_server import llm
 from clone_server.errors import ApiError
 from memories import decay
-from memories.selectors import answered_prompts_recent, context_bundle, relevant_replies
+from memories.person_settings import PersonSettings
+from memories.selectors import (
+    answered_prompts_recent,
+    context_bundle,
+    person_settings_get,
+    relevant_replies,
+)
 from memories.services import profile_calibration_set
 from predictions import confidence as gate
 from predictions import local, prompts, selectors
@@ -49,7 +55,8 @@ class PredictItem:
 
     agent: str
     agent_input: str
-    threshold: float = 0.8
+    # None: the person's threshold for this agent, else ``confidence.DEFAULT_THRESHOLD``.
+    threshold: float | None = None
     k: int = 3
     tool: dict[str, Any] | None = None
     options: list[str] | None = None
@@ -256,10 +263,9 @@ def _answer(
     deadline: float | None = None,
     now: datetime | None = None,
     decisions: list[dict] | None = None,
+    rules: PersonSettings,
 ) -> Answer:
-    never = gate.never_auto_match(
-        patterns=_never_auto_patterns(), text=item.agent_input, tool=item.tool
-    )
+    never = gate.never_auto_match(patterns=rules.never_auto, text=item.agent_input, tool=item.tool)
     if model == LOCAL_MODEL:
         answer = _answer_locally(
             bundle=bundle, relevant=relevant, item=item, now=now, decisions=decisions
@@ -280,16 +286,12 @@ def _answer(
     )
 
 
-def _never_auto_patterns() -> list[str]:
-    return list(getattr(settings, "CLONE_NEVER_AUTO", gate.DEFAULT_NEVER_AUTO))
-
-
-def _min_labels() -> int:
-    return int(getattr(settings, "CLONE_MIN_LABELS_FOR_AUTO", gate.DEFAULT_MIN_LABELS_FOR_AUTO))
-
-
-def _audit_rate() -> float:
-    return float(getattr(settings, "CLONE_AUDIT_RATE", gate.DEFAULT_AUDIT_RATE))
+def _with_threshold(item: PredictItem, rules: PersonSettings) -> PredictItem:
+    """``item`` with the threshold that applies: its own, else the person's for its agent,
+    else the default."""
+    if item.threshold is not None:
+        return item
+    return replace(item, threshold=rules.threshold_for(item.agent, gate.DEFAULT_THRESHOLD))
 
 
 def _decisions_limit() -> int:
@@ -304,11 +306,15 @@ def _prediction_build(
     calibration: Calibration,
     known_fact_ids: set[int],
     labels: int = 0,
+    min_labels: int,
     prompt_event: Event | None = None,
 ) -> Prediction:
     """Calibrate every candidate (shrunk toward the prior on few labels, capped at its evidence),
     rank by calibrated confidence, decide auto vs escalated and why (``predictions.confidence``).
-    ``labels``: how many labelled answers the person has (imported history counts)."""
+    ``labels``: how many labelled answers the person has (imported history counts);
+    ``min_labels``: how many the person needs before anything is automatic. ``item`` carries
+    the threshold that applies (:func:`_with_threshold`)."""
+    threshold = gate.DEFAULT_THRESHOLD if item.threshold is None else item.threshold
     candidates = []
     uncapped_top = None
     for candidate in answer.candidates:
@@ -340,9 +346,9 @@ def _prediction_build(
     decision = gate.auto_decision(
         has_candidate=top is not None,
         confidence=confidence,
-        threshold=item.threshold,
+        threshold=threshold,
         labels=labels,
-        min_labels=_min_labels(),
+        min_labels=min_labels,
         uncapped=uncapped_top,
         never_auto=answer.never_auto,
     )
@@ -358,7 +364,7 @@ def _prediction_build(
         prompt_event=prompt_event,
         answered_by=AnsweredBy.CLONE if automatic else "",
         answered_at=timezone.now() if automatic else None,
-        threshold=item.threshold,
+        threshold=threshold,
         k=item.k,
         status=PredictionStatus.AUTO
         if decision.status == gate.AUTO
@@ -375,10 +381,10 @@ def _prediction_build(
     return prediction
 
 
-def _audit(predictions: list[Prediction]) -> None:
-    """Escalate the audit sample of the automatic answers just stored (``CLONE_AUDIT_RATE``),
-    so that the precision of automatic answers stays measured on answers the person gave."""
-    rate = _audit_rate()
+def _audit(predictions: list[Prediction], *, rate: float) -> None:
+    """Escalate the audit sample (a share ``rate``, the person's audit rate) of the automatic
+    answers just stored, so that the precision of automatic answers stays measured on answers
+    the person gave."""
     sampled = [
         p
         for p in predictions
@@ -400,11 +406,12 @@ def _audit(predictions: list[Prediction]) -> None:
         )
 
 
-def _labels_known(*, user: User, decisions: list[dict]) -> int:
-    """How many labelled answers the person has, counted up to what the rule needs: labelled
-    predictions, or answered prompts in memory (imported history), whichever is more."""
+def _labels_known(*, user: User, decisions: list[dict], min_labels: int) -> int:
+    """How many labelled answers the person has, counted up to what the rule needs
+    (``min_labels``): labelled predictions, or answered prompts in memory (imported history),
+    whichever is more."""
     # Always the one bounded query, so the number of queries per predict never varies.
-    return max(len(decisions), selectors.labelled_count(user=user, at_most=_min_labels()))
+    return max(len(decisions), selectors.labelled_count(user=user, at_most=min_labels))
 
 
 def prediction_create(
@@ -412,7 +419,7 @@ def prediction_create(
     user: User,
     agent: str,
     agent_input: str,
-    threshold: float = 0.8,
+    threshold: float | None = None,
     k: int = 3,
     model: str | None = None,
     now: datetime | None = None,
@@ -431,7 +438,9 @@ def prediction_create(
     With a ``tool`` (and ``options``), the local provider predicts from the person's past
     decisions on the same kind of request (``predictions.structured``). Automatic only as
     ``predictions.confidence`` allows (threshold, labels, never-auto, audit sample); otherwise
-    escalated with the reason.
+    escalated with the reason. Those rules are the person's own settings
+    (``memories.selectors.person_settings_get``, read once), the server's where they set none;
+    ``threshold`` None means the person's threshold for ``agent``, else 0.8.
 
     The provider is called outside any transaction; the row is written only once the answer is
     complete, so a provider failure leaves nothing behind. ``now`` is the moment the question is
@@ -449,6 +458,8 @@ def prediction_create(
         cwd=cwd,
         prompt_event_id=prompt_event_id,
     )
+    rules = person_settings_get(user=user)
+    item = _with_threshold(item, rules)
     item, prompt_event = _linked(item, _prompt_events(user=user, items=[item]))
     bundle = context_bundle(
         user=user, agent_input=agent_input, relevant_limit=_relevant_limit(resolved)
@@ -464,6 +475,7 @@ def prediction_create(
         shared=shared,
         now=now,
         decisions=decisions,
+        rules=rules,
     )
     prediction = _prediction_build(
         user=user,
@@ -471,11 +483,12 @@ def prediction_create(
         answer=answer,
         calibration=calibration,
         known_fact_ids={f["id"] for f in bundle["facts"]},
-        labels=_labels_known(user=user, decisions=decisions),
+        labels=_labels_known(user=user, decisions=decisions, min_labels=rules.min_labels_for_auto),
+        min_labels=rules.min_labels_for_auto,
         prompt_event=prompt_event,
     )
     prediction.save()
-    _audit([prediction])
+    _audit([prediction], rate=rules.audit_rate)
     return prediction
 
 
@@ -498,15 +511,18 @@ def prediction_batch_create(
     that does not depend on ``len(items)``; model calls run concurrently in a bounded pool with
     the shared context marked for prompt caching. Results are in item order; an item whose call
     failed is its error (not raised), the others are stored predictions. ``llm_not_configured`` and
-    ``unsupported_model`` fail the whole request.
+    ``unsupported_model`` fail the whole request. The person's settings are read once for the
+    whole batch and apply to every item as in :func:`prediction_create`.
     """
     resolved = _model_for_request(model)
+    rules = person_settings_get(user=user)
+    items = [_with_threshold(item, rules) for item in items]
     prompt_events = _prompt_events(user=user, items=items)
     linked = [_linked(item, prompt_events) for item in items]
     items = [item for item, _ in linked]
     bundle = context_bundle(user=user, agent_input=None)
     decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
-    labels = _labels_known(user=user, decisions=decisions)
+    labels = _labels_known(user=user, decisions=decisions, min_labels=rules.min_labels_for_auto)
     relevant_per_item = relevant_replies(
         user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit(resolved)
     )
@@ -526,6 +542,7 @@ def prediction_batch_create(
             shared=shared,
             deadline=deadline,
             decisions=decisions,
+            rules=rules,
         )
 
     if resolved == LOCAL_MODEL:
@@ -548,12 +565,13 @@ def prediction_batch_create(
             calibration=calibration,
             known_fact_ids=known_fact_ids,
             labels=labels,
+            min_labels=rules.min_labels_for_auto,
             prompt_event=prompt_event,
         )
         to_store.append(prediction)
         results.append(prediction)
     Prediction.objects.bulk_create(to_store)
-    _audit(to_store)
+    _audit(to_store, rate=rules.audit_rate)
     return results
 
 

@@ -3,7 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions import selectors, services
+from predictions import confidence, selectors, services
 from predictions.serializers import (
     AnswerInput,
     BatchInput,
@@ -136,5 +136,6 @@ class TrustView(APIView):
         ),
     )
     def get(self, request):
-        threshold = PredictInput().fields["threshold"].default
-        return Response(selectors.prediction_trust(user=request.user, threshold=threshold))
+        return Response(
+            selectors.prediction_trust(user=request.user, threshold=confidence.DEFAULT_THRESHOLD)
+        )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 
 from memories.selectors import person_settings_get
-
-DEFAULT_THRESHOLD = 0.8
+from predictions.confidence import DEFAULT_THRESHOLD
 
 
 def headless_answering(*, user: AbstractBaseUser, agent: str) -> bool:

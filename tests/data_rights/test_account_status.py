@@ -61,6 +61,19 @@ def test_a_new_account_has_nothing_and_the_identity_calibration(api, user, setti
     }
 
 
+def test_the_minimum_of_labels_shown_is_the_persons_own(api, client_for, other_user, settings):
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 12
+    assert (
+        api.patch(
+            reverse("memories:profile"), {"min_labels_for_auto": 40}, format="json"
+        ).status_code
+        == 200
+    )
+    assert api.get(reverse(STATUS)).json()["calibration"]["min_labels_for_auto"] == 40
+    theirs = client_for(other_user, "jwt").get(reverse(STATUS)).json()
+    assert theirs["calibration"]["min_labels_for_auto"] == 12
+
+
 def test_the_key_the_request_came_with_is_named(client_for, user, anon_client):
     issued = api_key_create(user=user, name="clone cli on laptop")
     anon_client.credentials(HTTP_X_CLONE_API_KEY=issued.key)

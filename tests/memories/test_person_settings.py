@@ -13,10 +13,12 @@ PROFILE = "memories:profile"
 
 def test_defaults_are_the_servers(api, settings):
     settings.CLONE_AUDIT_RATE = 0.07
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 25
     body = api.get(reverse(PROFILE)).json()
     assert body["never_auto"] == list(DEFAULT_NEVER_AUTO)
     assert body["never_auto_is_default"] is True
     assert body["audit_rate"] == 0.07
+    assert body["min_labels_for_auto"] == 25
     assert body["agent_thresholds"] == {}
     assert body["headless_answering"] is False
 
@@ -28,6 +30,7 @@ def test_patch_changes_only_what_is_sent(api, user):
         {
             "never_auto": ["terraform apply*", " kubectl delete "],
             "audit_rate": 0.2,
+            "min_labels_for_auto": 12,
             "agent_thresholds": {"claude-code": 0.9, "cursor": 1},
             "headless_answering": True,
         },
@@ -39,9 +42,11 @@ def test_patch_changes_only_what_is_sent(api, user):
     assert body["never_auto"] == ["terraform apply*", "kubectl delete"]
     assert body["never_auto_is_default"] is False
     assert (body["audit_rate"], body["headless_answering"]) == (0.2, True)
+    assert body["min_labels_for_auto"] == 12
     assert body["agent_thresholds"] == {"claude-code": 0.9, "cursor": 1.0}
     assert api.get(reverse(PROFILE)).json() == body
     effective = person_settings_get(user=user)
+    assert effective.min_labels_for_auto == 12
     assert effective.threshold_for("claude-code", 0.8) == 0.9
     assert effective.threshold_for("aider", 0.8) == 0.8
 
@@ -51,11 +56,22 @@ def test_patch_changes_only_what_is_sent(api, user):
 
 def test_null_returns_to_the_defaults_and_an_empty_list_means_none(api, settings):
     settings.CLONE_AUDIT_RATE = 0.05
-    api.patch(reverse(PROFILE), {"never_auto": [], "audit_rate": 0.5}, format="json")
-    assert api.get(reverse(PROFILE)).json()["never_auto"] == []
-    body = api.patch(reverse(PROFILE), {"never_auto": None, "audit_rate": None}, format="json")
+    settings.CLONE_MIN_LABELS_FOR_AUTO = 30
+    api.patch(
+        reverse(PROFILE),
+        {"never_auto": [], "audit_rate": 0.5, "min_labels_for_auto": 0},
+        format="json",
+    )
+    body = api.get(reverse(PROFILE)).json()
+    assert (body["never_auto"], body["min_labels_for_auto"]) == ([], 0)
+    body = api.patch(
+        reverse(PROFILE),
+        {"never_auto": None, "audit_rate": None, "min_labels_for_auto": None},
+        format="json",
+    )
     assert body.json()["never_auto"] == list(DEFAULT_NEVER_AUTO)
     assert body.json()["audit_rate"] == 0.05
+    assert body.json()["min_labels_for_auto"] == 30
 
 
 BAD = {
@@ -71,6 +87,9 @@ BAD = {
     "rate-negative": {"audit_rate": -0.1},
     "rate-text": {"audit_rate": "0.1"},
     "rate-bool": {"audit_rate": True},
+    "min-labels-negative": {"min_labels_for_auto": -1},
+    "min-labels-fraction": {"min_labels_for_auto": 2.5},
+    "min-labels-text": {"min_labels_for_auto": "30"},
     "thresholds-list": {"agent_thresholds": [0.9]},
     "threshold-above-one": {"agent_thresholds": {"claude-code": 2}},
     "threshold-text": {"agent_thresholds": {"claude-code": "high"}},

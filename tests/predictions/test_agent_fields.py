@@ -111,6 +111,7 @@ def test_the_provider_receives_the_structured_request(user, fake_anthropic, monk
         services.PredictItem(
             agent="a",
             agent_input="t",
+            threshold=0.8,  # none named: the default, resolved before the provider is asked
             tool=TOOL,
             options=["yes", "no", "always"],
             cwd="/home/ada/shop",

@@ -700,7 +700,7 @@ export interface components {
             /** Format: date-time */
             fitted_at: string | null;
             labelled: number;
-            /** @description Labelled answers Clone needs before it answers alone (CLONE_MIN_LABELS_FOR_AUTO). */
+            /** @description Labelled answers Clone needs before it answers alone: your min_labels_for_auto (profile), else CLONE_MIN_LABELS_FOR_AUTO. */
             min_labels_for_auto: number;
         };
         AccountCountsOutput: {
@@ -1113,6 +1113,8 @@ export interface components {
              * @description null: default
              */
             audit_rate?: number | null;
+            /** @description null: default */
+            min_labels_for_auto?: number | null;
             agent_thresholds?: {
                 [key: string]: number;
             };
@@ -1123,9 +1125,9 @@ export interface components {
             agent_input: string;
             /**
              * Format: double
-             * @default 0.8
+             * @description The confidence needed to answer automatically. Absent or null: your threshold for this agent (agent_thresholds in your profile), else 0.8.
              */
-            threshold: number;
+            threshold?: number | null;
             /** @default 3 */
             k: number;
             tool?: components["schemas"]["ToolInputRequest"] | null;
@@ -1150,9 +1152,9 @@ export interface components {
             agent_input: string;
             /**
              * Format: double
-             * @default 0.8
+             * @description The confidence needed to answer automatically. Absent or null: your threshold for this agent (agent_thresholds in your profile), else 0.8.
              */
-            threshold: number;
+            threshold?: number | null;
             /** @default 3 */
             k: number;
             tool?: components["schemas"]["ToolInputRequest"] | null;
@@ -1244,6 +1246,8 @@ export interface components {
              * @description Share of would-be automatic answers escalated anyway (default CLONE_AUDIT_RATE).
              */
             audit_rate: number;
+            /** @description Labelled answers needed before anything is answered automatically (default CLONE_MIN_LABELS_FOR_AUTO). */
+            min_labels_for_auto: number;
             /** @description Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}. */
             agent_thresholds: {
                 [key: string]: number;
