@@ -322,7 +322,12 @@ def user_delete_sql(conn: psycopg.Connection, user_id: int) -> None:
 
 def labels_seed(conn: psycopg.Connection, *, user_ids: list[int], labels: int) -> float:
     """``labels`` labelled predictions for each user (accepted/edited/rejected, raw confidence
-    with two decimals that predicts acceptance), plus a few unlabelled ones. Seconds."""
+    with two decimals that predicts acceptance), plus a few unlabelled ones. Seconds.
+
+    Rows as the service leaves them: automatic ones answered by Clone when made; escalated ones
+    with feedback answered by the person at ``feedback_at`` (``prediction_feedback``); escalated
+    ones without feedback still waiting (no ``answered_by``, no ``answered_at``, no
+    ``feedback_at``). No tool, options or prompt event; blank cwd and context."""
     started = time.perf_counter()
     _skip_fk_checks(conn)
     conn.execute(
@@ -330,22 +335,35 @@ def labels_seed(conn: psycopg.Connection, *, user_ids: list[int], labels: int) -
         INSERT INTO predictions_prediction
             (agent, agent_input, threshold, k, status, confidence, raw_confidence, candidates,
              cited_facts, model, usage, latency_ms, outcome, actual_reply, feedback_at,
-             decay_applied, created_at, user_id, escalation_reason)
-        SELECT 'claude-code', 'Run the migrations?', 0.8, 3,
-               CASE WHEN x >= 0.8 THEN 'auto' ELSE 'escalated' END, x, x, '[]'::jsonb,
-               '[]'::jsonb, 'seed', '{}'::jsonb, 0,
-               CASE WHEN g > %(labels)s THEN NULL
-                    WHEN y < 0.85 * x * x THEN 'accepted'
-                    WHEN y < x * x THEN 'edited'
-                    ELSE 'rejected' END,
-               '', now(), '{}'::jsonb, now() - make_interval(secs => g), u,
-               CASE WHEN x >= 0.8 THEN '' ELSE 'below_threshold' END
+             decay_applied, created_at, user_id, escalation_reason, tool, options, cwd, context,
+             prompt_event_id, answered_by, answered_at)
+        SELECT 'claude-code', 'Run the migrations?', 0.8, 3, s.status, x, x, '[]'::jsonb,
+               '[]'::jsonb, 'seed', '{}'::jsonb, 0, o.outcome, '', o.feedback_at,
+               '{}'::jsonb, t.created_at, u,
+               CASE WHEN s.status = 'auto' THEN '' ELSE 'below_threshold' END,
+               NULL, NULL, '', '', NULL,
+               CASE WHEN s.status = 'auto' THEN 'clone'
+                    WHEN o.outcome IS NOT NULL THEN 'person'
+                    ELSE '' END,
+               CASE WHEN s.status = 'auto' THEN t.created_at
+                    ELSE o.feedback_at END
         FROM unnest(%(users)s::int[]) u,
              generate_series(1, %(labels)s + 20) g,
              LATERAL (SELECT round(((mod(hashint4(u * 100003 + g) & 2147483647, 100)) / 100.0
                                     + 0.005)::numeric, 2)::float8 AS x,
-                             mod(hashint4(u * 7919 + g * 31) & 2147483647, 10000) / 10000.0 AS y
-                     ) r
+                             mod(hashint4(u * 7919 + g * 31) & 2147483647, 10000) / 10000.0 AS y,
+                             now() - make_interval(secs => g) AS created_at
+                     ) t,
+             LATERAL (SELECT CASE WHEN x >= 0.8 THEN 'auto' ELSE 'escalated' END AS status) s,
+             LATERAL (SELECT CASE WHEN g > %(labels)s THEN NULL
+                                  WHEN y < 0.85 * x * x THEN 'accepted'
+                                  WHEN y < x * x THEN 'edited'
+                                  ELSE 'rejected' END AS outcome) oc,
+             LATERAL (SELECT oc.outcome,
+                             CASE WHEN oc.outcome IS NULL THEN NULL
+                                  ELSE least(now(), t.created_at + interval '30 seconds')
+                             END AS feedback_at
+                     ) o
         """,
         {"users": user_ids, "labels": labels},
     )
