@@ -54,6 +54,7 @@ class PersonSettings:
     agent_thresholds: dict[str, float]
     headless_answering: bool
     min_labels_for_auto: int
+    audit_rate_is_default: bool = True
 
     def threshold_for(self, agent: str, default: float) -> float:
         return self.agent_thresholds.get(agent, default)
@@ -79,6 +80,7 @@ def settings_of(profile: Any) -> PersonSettings:
         min_labels_for_auto=default_min_labels_for_auto()
         if profile.min_labels_for_auto is None
         else int(profile.min_labels_for_auto),
+        audit_rate_is_default=profile.audit_rate is None,
     )
 
 

@@ -59,6 +59,9 @@ class ProfileOutput(serializers.Serializer):
         help_text="Labelled answers needed before anything is answered automatically "
         "(default CLONE_MIN_LABELS_FOR_AUTO)."
     )
+    audit_rate_is_default = serializers.BooleanField(
+        help_text="True while audit_rate is the server's default (PATCH null to return)."
+    )
     agent_thresholds = serializers.DictField(
         child=serializers.FloatField(),
         help_text='Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}.',
@@ -80,6 +83,7 @@ class ProfileOutput(serializers.Serializer):
         data["never_auto_is_default"] = effective.never_auto_is_default
         data["audit_rate"] = effective.audit_rate
         data["min_labels_for_auto"] = effective.min_labels_for_auto
+        data["audit_rate_is_default"] = effective.audit_rate_is_default
         data["agent_thresholds"] = effective.agent_thresholds
         data["headless_answering"] = effective.headless_answering
         return data

@@ -19,6 +19,7 @@ def test_defaults_are_the_servers(api, settings):
     assert body["never_auto_is_default"] is True
     assert body["audit_rate"] == 0.07
     assert body["min_labels_for_auto"] == 25
+    assert body["audit_rate_is_default"] is True
     assert body["agent_thresholds"] == {}
     assert body["headless_answering"] is False
 
@@ -43,6 +44,7 @@ def test_patch_changes_only_what_is_sent(api, user):
     assert body["never_auto_is_default"] is False
     assert (body["audit_rate"], body["headless_answering"]) == (0.2, True)
     assert body["min_labels_for_auto"] == 12
+    assert body["audit_rate_is_default"] is False
     assert body["agent_thresholds"] == {"claude-code": 0.9, "cursor": 1.0}
     assert api.get(reverse(PROFILE)).json() == body
     effective = person_settings_get(user=user)
@@ -72,6 +74,20 @@ def test_null_returns_to_the_defaults_and_an_empty_list_means_none(api, settings
     assert body.json()["never_auto"] == list(DEFAULT_NEVER_AUTO)
     assert body.json()["audit_rate"] == 0.05
     assert body.json()["min_labels_for_auto"] == 30
+
+
+def test_the_audit_rate_says_whether_it_is_the_servers_default(api, settings):
+    settings.CLONE_AUDIT_RATE = 0.05
+    api.patch(reverse(PROFILE), {"never_auto": [], "audit_rate": 0.05}, format="json")
+    pinned = api.get(reverse(PROFILE)).json()
+    assert pinned["never_auto"] == []
+    # The default's own value, chosen by the person, is theirs: a later default does not move it.
+    assert (pinned["audit_rate"], pinned["audit_rate_is_default"]) == (0.05, False)
+    body = api.patch(reverse(PROFILE), {"never_auto": None, "audit_rate": None}, format="json")
+    assert body.json()["never_auto"] == list(DEFAULT_NEVER_AUTO)
+    assert (body.json()["audit_rate"], body.json()["audit_rate_is_default"]) == (0.05, True)
+    settings.CLONE_AUDIT_RATE = 0.1
+    assert api.get(reverse(PROFILE)).json()["audit_rate"] == 0.1
 
 
 BAD = {

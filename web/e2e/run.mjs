@@ -203,6 +203,29 @@ await test("trust: figures, both reliability diagrams and the coverage curve", a
   await axe(page, "Trust");
 });
 
+await test("settings: set an audit rate of your own, then reset it to the server's default", async () => {
+  await visit(page, "/trust", "Trust");
+  const rate = page.getByLabel(/Audit rate/);
+  const reset = page.getByRole("button", { name: "Reset audit rate to the server's default" });
+  const serverDefault = (await apiCall("/api/memory/profile/")).body;
+  expect(serverDefault.audit_rate_is_default, `demo starts on the default: ${JSON.stringify(serverDefault)}`);
+  expect(await reset.isDisabled(), "reset enabled while on the default");
+  await rate.fill("0.37");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  let profile = (await apiCall("/api/memory/profile/")).body;
+  expect(profile.audit_rate === 0.37 && !profile.audit_rate_is_default, `saved: ${JSON.stringify(profile)}`);
+  // Saving the audit rate pinned nothing else: the never-auto list is still the server's.
+  expect(profile.never_auto_is_default, "never_auto pinned by saving the audit rate");
+  await reset.click();
+  await page.getByRole("status").filter({ hasText: "reset to the server's default" }).waitFor();
+  profile = (await apiCall("/api/memory/profile/")).body;
+  expect(profile.audit_rate_is_default && profile.audit_rate === serverDefault.audit_rate, `after reset: ${JSON.stringify(profile)}`);
+  expect(Number(await rate.inputValue()) === serverDefault.audit_rate, `input shows ${await rate.inputValue()}`);
+  expect(await reset.isDisabled(), "reset still enabled after the reset");
+  await axe(page, "Settings");
+});
+
 await test("activity and one prediction's page", async () => {
   await visit(page, "/activity", "Activity", "activity.png");
   await axe(page, "Activity");

@@ -1248,6 +1248,8 @@ export interface components {
             audit_rate: number;
             /** @description Labelled answers needed before anything is answered automatically (default CLONE_MIN_LABELS_FOR_AUTO). */
             min_labels_for_auto: number;
+            /** @description True while audit_rate is the server's default (PATCH null to return). */
+            audit_rate_is_default: boolean;
             /** @description Per-agent confidence needed to answer alone, e.g. {"claude-code": 0.9}. */
             agent_thresholds: {
                 [key: string]: number;

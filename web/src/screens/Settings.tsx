@@ -9,44 +9,80 @@ export type UserSettings = {
   never_auto: string[];
   never_auto_is_default: boolean;
   audit_rate: number;
+  audit_rate_is_default: boolean;
   headless_answering: boolean;
 };
 
-function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: () => void }) {
-  const [thresholds, setThresholds] = useState(
-    Object.entries(initial.agent_thresholds ?? {})
-      .map(([agent, t]) => `${agent}=${t}`)
-      .join("\n"),
-  );
+type Patch = {
+  agent_thresholds?: Record<string, number>;
+  never_auto?: string[];
+  audit_rate?: number | null;
+  headless_answering?: boolean;
+};
+
+const thresholdsText = (t: Record<string, number>) =>
+  Object.entries(t ?? {})
+    .map(([agent, value]) => `${agent}=${value}`)
+    .join("\n");
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function SettingsForm({ initial }: { initial: UserSettings }) {
+  // What the server holds now: the form sends only what differs from it, so saving one
+  // setting never turns a server default into a value of the person's own.
+  const [base, setBase] = useState(initial);
+  const [thresholds, setThresholds] = useState(thresholdsText(initial.agent_thresholds));
   const [neverAuto, setNeverAuto] = useState((initial.never_auto ?? []).join("\n"));
   const [auditRate, setAuditRate] = useState(String(initial.audit_rate ?? ""));
   const [headless, setHeadless] = useState(Boolean(initial.headless_answering));
   const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
+  const [status, setStatus] = useState<string | null>(null);
+
+  const show = (saved: UserSettings) => {
+    setBase(saved);
+    setThresholds(thresholdsText(saved.agent_thresholds));
+    setNeverAuto((saved.never_auto ?? []).join("\n"));
+    setAuditRate(String(saved.audit_rate ?? ""));
+    setHeadless(Boolean(saved.headless_answering));
+  };
+
+  const send = async (patch: Patch, done: string) => {
+    setError(null);
+    setStatus(null);
+    if (!Object.keys(patch).length) {
+      setStatus("Nothing changed.");
+      return;
+    }
+    try {
+      const saved = await unwrap(api.PATCH("/api/memory/profile/", { body: patch }));
+      show(saved as UserSettings);
+      setStatus(done);
+    } catch (failure) {
+      setError(failure instanceof ApiFailure ? failure.message : String(failure));
+    }
+  };
+
   return (
     <form
       onSubmit={async (event) => {
         event.preventDefault();
-        setError(null);
-        const settings = {
-          agent_thresholds: Object.fromEntries(
-            thresholds
-              .split("\n")
-              .map((line) => line.split("=").map((s) => s.trim()))
-              .filter(([agent, value]) => agent && value)
-              .map(([agent, value]) => [agent, Number(value)]),
-          ),
-          never_auto: neverAuto.split("\n").map((s) => s.trim()).filter(Boolean),
-          audit_rate: auditRate === "" ? null : Number(auditRate),
-          headless_answering: headless,
-        };
-        try {
-          await unwrap(api.PATCH("/api/memory/profile/", { body: settings }));
-          setSaved(true);
-          onSaved();
-        } catch (failure) {
-          setError(failure instanceof ApiFailure ? failure.message : String(failure));
-        }
+        const patch: Patch = {};
+        const parsed = Object.fromEntries(
+          thresholds
+            .split("\n")
+            .map((line) => line.split("=").map((s) => s.trim()))
+            .filter(([agent, value]) => agent && value)
+            .map(([agent, value]) => [agent, Number(value)]),
+        );
+        if (!same(parsed, base.agent_thresholds ?? {})) patch.agent_thresholds = parsed;
+        const patterns = neverAuto.split("\n").map((s) => s.trim()).filter(Boolean);
+        if (!same(patterns, base.never_auto ?? [])) patch.never_auto = patterns;
+        // An emptied field also returns the audit rate to the server's default.
+        if (auditRate.trim() === "") {
+          if (!base.audit_rate_is_default) patch.audit_rate = null;
+        } else if (Number(auditRate) !== base.audit_rate) patch.audit_rate = Number(auditRate);
+        if (headless !== Boolean(base.headless_answering)) patch.headless_answering = headless;
+        await send(patch, "Saved.");
       }}
     >
       <label>
@@ -54,19 +90,29 @@ function SettingsForm({ initial, onSaved }: { initial: UserSettings; onSaved: ()
         <textarea rows={3} value={thresholds} onChange={(e) => setThresholds(e.target.value)} />
       </label>
       <label>
-        Never answer automatically (one pattern a line{initial.never_auto_is_default ? "; the defaults" : ""})
+        Never answer automatically (one pattern a line{base.never_auto_is_default ? "; the defaults" : ""})
         <textarea rows={4} value={neverAuto} onChange={(e) => setNeverAuto(e.target.value)} />
       </label>
-      <label>
-        Audit rate (share of automatic answers asked anyway)
-        <input type="number" min="0" max="1" step="0.01" value={auditRate} onChange={(e) => setAuditRate(e.target.value)} />
-      </label>
+      <div className="row">
+        <label className="grow">
+          Audit rate (share of automatic answers asked anyway{base.audit_rate_is_default ? "; the server's default" : ""})
+          <input type="number" min="0" max="1" step="0.01" value={auditRate} onChange={(e) => setAuditRate(e.target.value)} />
+        </label>
+        <button
+          type="button"
+          className="quiet"
+          disabled={base.audit_rate_is_default}
+          onClick={() => send({ audit_rate: null }, "Audit rate reset to the server's default.")}
+        >
+          Reset audit rate to the server's default
+        </button>
+      </div>
       <label className="check">
         <input type="checkbox" checked={headless} onChange={(e) => setHeadless(e.target.checked)} />
         Answer headless agents (PreToolUse) on my behalf
       </label>
       <button type="submit">Save settings</button>
-      {saved && <span role="status"> Saved.</span>}
+      {status && <span role="status"> {status}</span>}
       {error && <ErrorNote message={error} />}
     </form>
   );
@@ -79,7 +125,7 @@ export function Settings() {
       <Async load={load} what="your settings">
         {(profile) => {
           if (!("never_auto" in profile)) return <Empty>This server does not offer per-person answering settings yet.</Empty>;
-          return <SettingsForm initial={profile as UserSettings} onSaved={load.reload} />;
+          return <SettingsForm initial={profile as UserSettings} />;
         }}
       </Async>
     </Section>
