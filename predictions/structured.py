@@ -16,8 +16,11 @@ Each past decision is mapped to one of the request's options (``"y"``, ``"yes pl
 ahead"`` are "yes"; see :func:`option_for`) and weighs ``0.5 ** (age_days / HALF_LIFE_DAYS)``
 (recency counts), times ``SESSION_WEIGHT`` when it was given in the last ``SESSION_MINUTES``
 (the same working session: what the person just said to this kind of request moves the
-prediction most). The estimate is shrunk from the widest level to the finest (a Dirichlet
-prior whose mean is the wider level's estimate and whose strength is ``PRIOR_STRENGTH``)::
+prediction most). At L0 the person's latest answer to the very same request weighs
+``LAST_ANSWER_WEIGHT`` times more again: when they answered it both ways, what they said last
+is their current policy, while older answers and the wider levels still count. The estimate is
+shrunk from the widest level to the finest (a Dirichlet prior whose mean is the wider level's
+estimate and whose strength is ``PRIOR_STRENGTH``)::
 
     p_L3(o) = (w_L3(o) + s / m) / (W_L3 + s)           m options, s = PRIOR_STRENGTH
     p_Lk(o) = (w_Lk(o) + s * p_Lk+1(o)) / (W_Lk + s)   k = 2, 1, 0
@@ -56,6 +59,7 @@ from clone_server.text import recency
 HALF_LIFE_DAYS = 60.0
 SESSION_MINUTES = 30.0
 SESSION_WEIGHT = 2.0
+LAST_ANSWER_WEIGHT = 2.0
 PRIOR_STRENGTH = 2.0
 CAP_PRIOR = 0.5
 # A request nothing vouches for: whatever the wider levels say, below any sensible threshold.
@@ -320,11 +324,18 @@ def structured_predict(
     decisions = decisions_from(history=history, options=choices)
     weights = {level: dict.fromkeys(choices, 0.0) for level in LEVELS}
     counts = {level: dict.fromkeys(choices, 0) for level in LEVELS}
+    same = [d for d in decisions if d.keys.get("L0") == keys["L0"]]
+    # The latest by time (ties: the first, as history is newest first); without times, the first.
+    if same and all(d.when for d in same):
+        latest: Decision | None = max(same, key=lambda d: d.when)  # type: ignore[arg-type, return-value]
+    else:
+        latest = same[0] if same else None
     for decision in decisions:
         w = _weight(decision.when, now)
         for level in LEVELS:
             if decision.keys.get(level) == keys[level]:
-                weights[level][decision.option] += w
+                boost = LAST_ANSWER_WEIGHT if level == "L0" and decision is latest else 1.0
+                weights[level][decision.option] += w * boost
                 counts[level][decision.option] += 1
     if not any(counts["L3"].values()):
         return []

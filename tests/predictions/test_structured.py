@@ -159,6 +159,20 @@ def test_recency_counts():
     assert predict(bash("npm run e2e"), history)[0].text == "no"
 
 
+def test_the_latest_answer_to_the_same_request_breaks_a_split():
+    # The person approved this fetch, then refused it, hours apart (outside one session); the
+    # wider levels lean to yes.
+    fetch = {"name": "WebFetch", "input": {"url": "http://localhost:8000/register"}}
+    wider = [past({"name": "WebFetch", "input": {"url": f"http://x/{i}"}}, "yes") for i in range(4)]
+    split = [past(fetch, "no", days_ago=0.1), past(fetch, "yes", days_ago=0.2)]
+    assert predict(fetch, split + wider)[0].text == "no"
+    flipped = [past(fetch, "yes", days_ago=0.1), past(fetch, "no", days_ago=0.2)]
+    assert predict(fetch, flipped + wider)[0].text == "yes"
+    # A single answer is no stronger for being the latest: three answers still cannot reach 0.9.
+    three = [past(fetch, "yes", days_ago=d) for d in (0.1, 0.2, 0.3)]
+    assert predict(fetch, three)[0].confidence < 0.9
+
+
 def test_candidates_are_the_requests_options():
     history = [past(bash("ls"), "always allow") for _ in range(5)] + [past(bash("ls"), "y")]
     found = predict(bash("ls"), history, options=["yes", "no", "always"])
