@@ -77,10 +77,12 @@ run: install web
 	@echo "Clone is serving on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
+# mypy's django-stubs plugin loads the settings, which want a secret unless in debug.
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	PYTHONPATH=clients/cli/src $(VENV)/bin/lint-imports
+	DJANGO_DEBUG=1 $(VENV)/bin/mypy
 
 test: install-dev install-cli cli-system-deps claude-code services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) manage.py check

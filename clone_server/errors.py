@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """An error with a stable machine code and optional structured details."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "The request could not be processed."
 
@@ -116,8 +116,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = PayloadTooLarge()
 
     response = drf_exception_handler(exc, context)
-    if response is None:
-        # Unexpected: let Django log it and answer through handler500 (JSON too).
+    if response is None or not isinstance(exc, exceptions.APIException):
+        # Unexpected: let Django log it and answer through handler500 (JSON too). (DRF answers
+        # only its own exceptions; Django's were mapped to them above.)
         return None
 
     if isinstance(exc, ApiError):

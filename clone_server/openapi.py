@@ -5,7 +5,7 @@ from what the view is (authenticated, takes a body, has path or query parameters
 calls the LLM), each with the one error shape, so a new endpoint cannot forget them.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
@@ -76,7 +76,9 @@ class CloneAutoSchema(AutoSchema):
         # DRF answers an out-of-range `page` with 404.
         return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status, description in self._error_statuses().items():
             if status in responses:

@@ -6,12 +6,14 @@ table added later is covered without a change here.
 """
 
 from collections import Counter
+from typing import cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import models
 from django.db.models.deletion import get_candidate_relations_to_delete
+from django.db.models.fields.reverse_related import ForeignObjectRel
 
 # Rows deleted per batch when a table has delete signals (so rows must be loaded).
 BATCH_SIZE = 2000
@@ -54,6 +56,12 @@ def _has_signals(model: type[models.Model]) -> bool:
     )
 
 
+def _relations_to_delete(model: type[models.Model]) -> list[ForeignObjectRel]:
+    """The links from other tables to ``model`` whose ``on_delete`` a delete of its rows runs."""
+    # Django yields the reverse relations; django-stubs declares them as fields.
+    return cast(list[ForeignObjectRel], list(get_candidate_relations_to_delete(model._meta)))
+
+
 def set_based(model: type[models.Model], seen: frozenset = frozenset()) -> bool:
     """Whether rows of ``model`` and everything they cascade to can go in plain statements:
     no delete signals and only CASCADE, SET_NULL or DO_NOTHING links (Clone's tables today)."""
@@ -61,11 +69,12 @@ def set_based(model: type[models.Model], seen: frozenset = frozenset()) -> bool:
         return False
     if model in seen:
         return False  # a cycle of cascades: the collector knows how to order those
-    for relation in get_candidate_relations_to_delete(model._meta):
+    for relation in _relations_to_delete(model):
         on_delete = relation.field.remote_field.on_delete
         if on_delete not in _SET_BASED:
             return False
-        if on_delete is models.CASCADE and not set_based(relation.related_model, seen | {model}):
+        # The table holding the link (a reverse relation's related model).
+        if on_delete is models.CASCADE and not set_based(relation.field.model, seen | {model}):
             return False
     return True
 
@@ -73,9 +82,9 @@ def set_based(model: type[models.Model], seen: frozenset = frozenset()) -> bool:
 def _delete_set(queryset: models.QuerySet, counts: Counter) -> None:
     """Delete ``queryset`` as Django's collector would (cascades first, SET_NULL links
     cleared) but with one statement per table and link, whatever the number of rows."""
-    for relation in get_candidate_relations_to_delete(queryset.model._meta):
+    for relation in _relations_to_delete(queryset.model):
         link = relation.field
-        linked = relation.related_model._base_manager.filter(
+        linked = link.model._base_manager.filter(
             **{f"{link.attname}__in": queryset.values(link.target_field.attname)}
         )
         if link.remote_field.on_delete is models.CASCADE:

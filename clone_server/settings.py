@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -159,7 +160,7 @@ CORS_ALLOW_HEADERS = (
 )
 
 # --- REST framework -------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     # JWT first: DRF answers 401 with its WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -185,7 +186,7 @@ if DEBUG:
         "rest_framework.renderers.BrowsableAPIRenderer"
     )
 
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     # CLONE_JWT_ACCESS_SECONDS, when set, wins (the browser tests use a short lifetime).
     "ACCESS_TOKEN_LIFETIME": timedelta(
         seconds=env.int(

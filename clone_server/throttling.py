@@ -25,42 +25,38 @@ class UserScopedRateThrottle(ScopedRateThrottle):
 
     cache_format = "throttle:%(scope)s:%(ident)s"
 
-    @property
-    def THROTTLE_RATES(self):  # DRF's attribute name
-        # Read per request, not at import, so settings overrides (tests, env) take effect.
-        return api_settings.DEFAULT_THROTTLE_RATES
-
-    @property
-    def cache(self):
-        return caches[THROTTLE_CACHE_ALIAS]
-
     def allow_request(self, request, view) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
             return True
+        # Read per request, not at import (DRF's class attribute), so settings overrides (tests,
+        # env) take effect. The stubs type the rates as numbers; they are "N/period" strings.
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.num_requests is None:
+        num_requests, duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = num_requests, duration
+        if num_requests is None or duration is None:
             return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
+        now = self.timer()
+        self.now = now
+        window = int(now // duration)
+        self.window_ends_at = (window + 1) * duration
         key = f"{self.get_cache_key(request, view)}:{window}"
         try:
-            count = self._increment(key)
+            # The counter outlives its window slightly so a late increment never resurrects it.
+            count = self._increment(key, timeout=duration + 5)
         except Exception:
             logger.warning("Throttle cache unavailable; allowing the request.", exc_info=True)
             return True
-        return count <= self.num_requests
+        return count <= num_requests
 
-    def _increment(self, key: str) -> int:
-        cache = self.cache
-        # The counter outlives its window slightly so a late increment never resurrects it.
-        cache.add(key, 0, timeout=self.duration + 5)
+    def _increment(self, key: str, *, timeout: int) -> int:
+        cache = caches[THROTTLE_CACHE_ALIAS]  # not DRF's `cache`: the shared one, per request
+        cache.add(key, 0, timeout=timeout)
         try:
             return cache.incr(key)
         except ValueError:  # evicted between add and incr: start it again
-            cache.add(key, 1, timeout=self.duration + 5)
+            cache.add(key, 1, timeout=timeout)
             return 1
 
     def wait(self) -> float:

@@ -56,7 +56,7 @@ def _tsquery_source(text: str) -> str:
 
 
 def _row(
-    *, key: str, agent: str, prompt: str, reply: str, at: datetime, score: float
+    *, key: str, agent: str, prompt: str | None, reply: str | None, at: datetime, score: float
 ) -> dict[str, Any]:
     return {
         "prompt_event_id": key,

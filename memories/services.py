@@ -1,7 +1,7 @@
 """Writes to the Memory layer. Every service takes the user and touches only that user's rows."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,7 +143,7 @@ def _replies_link(*, user: User, prompt_ids: list[int], answered_keys: set[str])
 
 
 @transaction.atomic
-def _sync_chunk(*, user: User, events: list[dict[str, Any]]) -> int:
+def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
     reply_to = {
         str(e["payload"].get("in_reply_to") or "")
         for e in events

@@ -4,6 +4,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.accounts.authentication import request_user
 from memories import promotion, selectors, services
 from memories.serializers import (
     ContextInput,
@@ -75,7 +76,7 @@ class FactListView(generics.ListAPIView):
     serializer_class = FactOutput
 
     def get_queryset(self):
-        return selectors.fact_list(user=self.request.user)
+        return selectors.fact_list(user=request_user(self.request))
 
     @extend_schema(request=FactInput, responses={201: FactOutput})
     def post(self, request):
@@ -108,7 +109,7 @@ class EpisodeListView(generics.ListAPIView):
     serializer_class = EpisodeOutput
 
     def get_queryset(self):
-        return selectors.episode_list(user=self.request.user)
+        return selectors.episode_list(user=request_user(self.request))
 
 
 class RawListView(generics.ListAPIView):
@@ -120,7 +121,7 @@ class RawListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.raw_list(
-            user=self.request.user, kind=self.request.query_params.get("kind") or None
+            user=request_user(self.request), kind=self.request.query_params.get("kind") or None
         )
 
 

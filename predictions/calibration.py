@@ -28,6 +28,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 MIN_SAMPLES_FOR_FIT = 5
 # Recency cap: the fitter reads at most this many of a user's newest labelled predictions.
@@ -117,7 +118,7 @@ class Calibration:
         if method != METHOD_PLATT:
             return IDENTITY
         a, b = data.get("a"), data.get("b")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+        if not (_is_number(a) and _is_number(b)):
             return IDENTITY
         try:
             return cls(METHOD_PLATT, float(a), float(b), n)
@@ -128,12 +129,15 @@ class Calibration:
 IDENTITY = Calibration(METHOD_IDENTITY, 1.0, 0.0, 0)
 
 
-def label_for(outcome: str) -> float:
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def label_for(outcome: str | None) -> float:
     """The training label of a feedback outcome: accepted 1.0, edited 0.5, rejected 0.0."""
-    try:
-        return LABELS[outcome]
-    except KeyError:
-        raise ValueError(f"Unknown outcome {outcome!r}.") from None
+    if outcome is None or outcome not in LABELS:
+        raise ValueError(f"Unknown outcome {outcome!r}.")
+    return LABELS[outcome]
 
 
 def platt_fit(*, scores: Sequence[float], labels: Sequence[float]) -> Calibration:

@@ -90,7 +90,7 @@ def never_auto_match(
         if not isinstance(pattern, str) or not pattern.strip():
             continue
         try:
-            found = re.search(pattern, subject, re.IGNORECASE)
+            found = re.search(pattern, subject, re.IGNORECASE) is not None
         except re.error:
             found = pattern.casefold() in subject.casefold()
         if found:

@@ -115,7 +115,9 @@ class PredictItemInput(serializers.Serializer):
         default="",
         help_text="The agent's working directory.",
     )
-    context = StrictTextField(
+    # A declared field: DRF's serializer metaclass moves it into `_declared_fields`, so it does
+    # not shadow `Field.context` (which the stubs see as a class attribute).
+    context = StrictTextField(  # type: ignore[assignment]
         max_length=20000,
         required=False,
         allow_blank=True,
@@ -149,7 +151,8 @@ class PredictInput(PredictItemInput):
 
 
 class BatchInput(serializers.Serializer):
-    items = PredictItemInput(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    # `many=True` hands `max_length` to the ListSerializer; the stubs' __init__ does not list it.
+    items = PredictItemInput(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
     model = serializers.CharField(max_length=100, required=False, allow_null=True)
 
 
@@ -256,7 +259,8 @@ class PredictionOutput(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_prompt_event_id(self, prediction: Prediction) -> str | None:
-        return prediction.prompt_event.event_id if prediction.prompt_event_id else None
+        event = prediction.prompt_event  # no query when there is no link
+        return event.event_id if event is not None else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_answer(self, prediction: Prediction) -> str | None:

@@ -163,8 +163,14 @@ def command_head(command: str) -> str:
     return program
 
 
+def _tool_input(tool: dict[str, Any] | None) -> dict[str, Any]:
+    """The tool call's arguments; ``{}`` when there are none or they are not an object."""
+    arguments = (tool or {}).get("input")
+    return arguments if isinstance(arguments, dict) else {}
+
+
 def _command_of(tool: dict[str, Any] | None) -> str:
-    tool_input = (tool or {}).get("input") if isinstance((tool or {}).get("input"), dict) else {}
+    tool_input = _tool_input(tool)
     return next((str(tool_input[k]) for k in _COMMAND_KEYS if tool_input.get(k)), "")
 
 
@@ -196,7 +202,7 @@ def _request_keys(agent: str, tool_key: str, first_line: str) -> tuple[tuple[str
 def _request_keys_uncached(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
     agent_key = (agent or "").strip().casefold()
     name = str((tool or {}).get("name") or "").strip()
-    tool_input = (tool or {}).get("input") if isinstance((tool or {}).get("input"), dict) else {}
+    tool_input = _tool_input(tool)
     if not name:
         template = _norm(text.strip().splitlines()[0] if (text or "").strip() else "")
         return {
@@ -268,7 +274,7 @@ def decisions_from(*, history: Iterable[dict[str, Any]], options: Sequence[str])
 
 
 def _subject(tool: dict[str, Any] | None) -> str:
-    tool_input = (tool or {}).get("input") if isinstance((tool or {}).get("input"), dict) else {}
+    tool_input = _tool_input(tool)
     for key in (*_COMMAND_KEYS, *_PATH_KEYS, *_URL_KEYS):
         if tool_input.get(key):
             return " ".join(str(tool_input[key]).split())[:80]

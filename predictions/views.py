@@ -3,6 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.accounts.authentication import request_user
 from predictions import confidence, selectors, services
 from predictions.serializers import (
     AnswerInput,
@@ -65,7 +66,7 @@ class PredictionListView(generics.ListAPIView):
         # "not given", which would silently ignore a filter the client did send.
         filters = ListFilterInput(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return selectors.prediction_list(user=self.request.user, **filters.validated_data)
+        return selectors.prediction_list(user=request_user(self.request), **filters.validated_data)
 
 
 class InboxView(generics.ListAPIView):
@@ -80,7 +81,7 @@ class InboxView(generics.ListAPIView):
     def get_queryset(self):
         filters = InboxFilterInput(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return selectors.prediction_inbox(user=self.request.user, **filters.validated_data)
+        return selectors.prediction_inbox(user=request_user(self.request), **filters.validated_data)
 
 
 class AnswerView(APIView):

@@ -45,7 +45,10 @@ _EVENT_FIELDS = (
     "payload",
     "received_at",
 )
-_EVENT_COLUMNS = tuple(Event._meta.get_field(name).column for name in _EVENT_FIELDS)
+# Concrete fields: each has one column and prepares its own values.
+_CONCRETE_FIELDS = {f.name: f for f in Event._meta.concrete_fields}
+_EVENT_MODEL_FIELDS = [_CONCRETE_FIELDS[name] for name in _EVENT_FIELDS]
+_EVENT_COLUMNS = tuple(f.column for f in _EVENT_MODEL_FIELDS)
 
 
 def events_validate(*, events: list[Any]) -> list[dict[str, Any]]:
@@ -148,14 +151,13 @@ def _events_insert_postgres(rows: list[tuple]) -> set[str]:
 
 def _events_insert_generic(rows: list[tuple]) -> set[str]:
     """The same statement with one placeholder per value, for SQLite (the zero-setup default)."""
-    fields = [Event._meta.get_field(name) for name in _EVENT_FIELDS]
     created: set[str] = set()
     # SQLite allows 32,766 parameters per statement; 8 per row.
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         params: list[Any] = []
         for row in chunk:
-            for model_field, value in zip(fields, row, strict=True):
+            for model_field, value in zip(_EVENT_MODEL_FIELDS, row, strict=True):
                 params.append(model_field.get_db_prep_save(value, connection))
         placeholder = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
         table = connection.ops.quote_name(Event._meta.db_table)

@@ -4,6 +4,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.accounts.authentication import request_user
 from clone_server.errors import ApiError, MalformedJson
 from clone_server.openapi import ErrorResponse
 from recording.selectors import session_events, session_list
@@ -70,14 +71,16 @@ class SessionListView(generics.ListAPIView):
     serializer_class = SessionOutput
 
     def get_queryset(self):
-        return session_list(user=self.request.user)
+        return session_list(user=request_user(self.request))
 
 
 class SessionEventListView(generics.ListAPIView):
     serializer_class = EventOutput
 
     def get_queryset(self):
-        return session_events(user=self.request.user, session_external_id=self.kwargs["session_id"])
+        return session_events(
+            user=request_user(self.request), session_external_id=self.kwargs["session_id"]
+        )
 
     def get_serializer_context(self):
         return {

@@ -1,5 +1,7 @@
+from django.contrib.auth.models import User
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from clone_server.accounts.services import api_key_authenticate
 
@@ -28,3 +30,12 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-Clone-API-Key"}
+
+
+def request_user(request: Request) -> User:
+    """The account behind a request that passed authentication (every API view's default
+    permission requires one)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user

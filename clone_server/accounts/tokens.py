@@ -42,7 +42,8 @@ class RefreshToken(LibraryRefreshToken):
     def outstand(self) -> OutstandingToken:
         return self._record()
 
-    def blacklist(self) -> tuple[BlacklistedToken, bool]:
+    # simplejwt annotates its blacklist() as returning the row; it returns get_or_create's pair.
+    def blacklist(self) -> tuple[BlacklistedToken, bool]:  # type: ignore[override]
         return BlacklistedToken.objects.get_or_create(token=self._record())
 
     @classmethod

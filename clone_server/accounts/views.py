@@ -3,6 +3,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clone_server.accounts.authentication import request_user
 from clone_server.accounts.selectors import api_key_list
 from clone_server.accounts.serializers import (
     ApiKeyCreatedOutput,
@@ -17,7 +18,7 @@ class ApiKeyListCreateView(generics.ListAPIView):
     serializer_class = ApiKeyOutput
 
     def get_queryset(self):
-        return api_key_list(user=self.request.user)
+        return api_key_list(user=request_user(self.request))
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
     def post(self, request):

@@ -15,7 +15,7 @@ DEFAULT_RATE_LIMIT_RETRY_AFTER_S = 10
 class LLMError(ApiError):
     """A failure talking to the model; ``usage`` holds tokens already spent, if any."""
 
-    status_code = status.HTTP_502_BAD_GATEWAY
+    status_code: int = status.HTTP_502_BAD_GATEWAY
     default_code = "llm_error"
     default_detail = "The language model could not answer."
 

@@ -4,7 +4,9 @@ Both answer in the same shape (``memories.promotion.schemas``), so the stores do
 know which one spoke.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from clone_server import llm
 from memories.promotion import model, offline
@@ -35,7 +37,9 @@ def group_summarize(*, rows: list[dict]) -> Answer:
     return _from_model(model.episode_summarize(rows=rows))
 
 
-def episodes_distill(*, episodes: list[dict], existing_facts: list[dict]) -> Answer:
+def episodes_distill(
+    *, episodes: list[dict], existing_facts: Sequence[Mapping[str, Any]]
+) -> Answer:
     """``{"new": [...], "reinforce": [...]}`` (see ``FACTS_SCHEMA``) for a batch of episodes
     (dicts with ``id, title, summary, raw``) given the existing facts (``id, kind, text,
     importance``)."""

@@ -1,6 +1,8 @@
 """The model-driven path: one gateway call per episode or batch of episodes."""
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from clone_server import llm
 from memories import conf
@@ -25,7 +27,9 @@ def episode_summarize(*, rows: list[dict]) -> llm.StructuredResult:
     )
 
 
-def facts_distill(*, episodes: list[dict], existing_facts: list[dict]) -> llm.StructuredResult:
+def facts_distill(
+    *, episodes: list[dict], existing_facts: Sequence[Mapping[str, Any]]
+) -> llm.StructuredResult:
     """The model's ``{"new": [...], "reinforce": [...]}`` for a batch of episodes, each shown
     with its first ``DISTILL_ROWS_PER_EPISODE`` rows, given the existing facts."""
     shown = [

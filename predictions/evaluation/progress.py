@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from io import TextIOBase
 from typing import TextIO
 
 _WIDTH = 30
@@ -13,7 +14,7 @@ class Progress:
     the end. Draws nothing unless ``stream`` is a TTY (logs and pipes stay clean), and redraws
     at most ten times a second."""
 
-    def __init__(self, *, total: int, stream: TextIO, label: str = "") -> None:
+    def __init__(self, *, total: int, stream: TextIO | TextIOBase, label: str = "") -> None:
         self.total = max(0, total)
         self.stream = stream
         self.label = label

@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,13 @@ def events_sorted(*, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     repeated = [event_id for event_id, count in ids.items() if count > 1]
     if repeated:
         raise DatasetError(f"event id {repeated[0]!r} appears more than once.")
-    return sorted(events, key=lambda e: parse_occurred_at(e["occurred_at"]))
+    return sorted(events, key=_occurred_at)
+
+
+def _occurred_at(event: dict[str, Any]) -> datetime:
+    when = parse_occurred_at(event["occurred_at"])
+    assert when is not None  # validated above
+    return when
 
 
 def _first_replies(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from clone_server.errors import ApiError
 from predictions.integrations import requests as agent_requests
@@ -130,7 +130,7 @@ def _pre_tool_output(verdict: agent_requests.Verdict) -> dict[str, Any]:
     }
 
 
-def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+def hook_handle(*, user: User, body: dict[str, Any]) -> dict[str, Any]:
     """Answer one (validated) hook event in Claude Code's output format; ``{}`` is no decision."""
     return permission_hooks_handle(
         user=user,
@@ -143,7 +143,7 @@ def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, An
 
 def permission_hooks_handle(
     *,
-    user: AbstractBaseUser,
+    user: User,
     body: dict[str, Any],
     agent: str,
     turn: str,
@@ -154,7 +154,7 @@ def permission_hooks_handle(
     started = time.monotonic()  # the hook's deadline counts from here, settling included
     event = body["hook_event_name"]
     session = session_key(body["session_id"])
-    common = {"user": user, "agent": agent, "session_key": session}
+    common: agent_requests.RequestScope = {"user": user, "agent": agent, "session_key": session}
 
     if event in SETTLING_EVENTS:
         prompt = body.get("prompt") or "" if event == "UserPromptSubmit" else ""
@@ -196,7 +196,7 @@ def permission_hooks_handle(
     return {}
 
 
-def note_record(*, user: AbstractBaseUser, agent: str, session: str, key: str, text: str) -> None:
+def note_record(*, user: User, agent: str, session: str, key: str, text: str) -> None:
     """What the person asked the agent, as a ``note`` (once per turn)."""
     event_ingest(
         user=user,
@@ -327,7 +327,7 @@ def transcript_parse(*, lines: list[Any]) -> Transcript:
                 out.not_the_person += 1
                 continue
             use = call["block"]
-            tool = {
+            tool: dict[str, Any] = {
                 "name": str(use.get("name") or ""),
                 "input": use.get("input") if isinstance(use.get("input"), dict) else {},
             }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from predictions.integrations import claude_code
 
@@ -25,7 +25,7 @@ def hook_validate(body: Any) -> dict[str, Any]:
     return claude_code.hook_validate(body, turn_field="turn_id")
 
 
-def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+def hook_handle(*, user: User, body: dict[str, Any]) -> dict[str, Any]:
     return claude_code.permission_hooks_handle(
         user=user, body=body, agent=AGENT, turn=body.get("turn_id") or "", pre_tool_decides=False
     )

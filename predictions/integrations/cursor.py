@@ -17,7 +17,7 @@ import json
 import time
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from predictions.integrations import claude_code
 from predictions.integrations import requests as agent_requests
@@ -71,12 +71,12 @@ def _cwd(body: dict[str, Any]) -> str:
     return roots[0] if isinstance(roots, list) and roots and isinstance(roots[0], str) else ""
 
 
-def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+def hook_handle(*, user: User, body: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     event = body["hook_event_name"]
     session = claude_code.session_key(body["conversation_id"])
     turn = body.get("generation_id") or ""
-    common = {"user": user, "agent": AGENT, "session_key": session}
+    common: agent_requests.RequestScope = {"user": user, "agent": AGENT, "session_key": session}
     if event in _ASK:
         tool = _tool(body)
         verdict = agent_requests.request_ask(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from predictions.integrations import claude_code
 from predictions.integrations import requests as agent_requests
@@ -41,11 +41,11 @@ def _tool(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def hook_handle(*, user: AbstractBaseUser, body: dict[str, Any]) -> dict[str, Any]:
+def hook_handle(*, user: User, body: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     event = body["hook_event_name"]
     session = claude_code.session_key(body["session_id"])
-    common = {"user": user, "agent": AGENT, "session_key": session}
+    common: agent_requests.RequestScope = {"user": user, "agent": AGENT, "session_key": session}
     if event == "BeforeTool":
         tool = _tool(body)
         verdict = agent_requests.request_ask(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +52,7 @@ _KINDS = {"agent_prompt": "prompts", "user_reply": "replies", "note": "notes"}
 
 
 def history_import(
-    *, user: AbstractBaseUser, events: list[dict[str, Any]], skipped: dict[str, int]
+    *, user: User, events: list[dict[str, Any]], skipped: dict[str, int]
 ) -> ImportResult:
     """Store a parsed history's events and sync Memory.
 
@@ -98,7 +98,7 @@ class LearnResult:
         }
 
 
-def _history_events(*, user: AbstractBaseUser, limit: int) -> list[dict[str, Any]]:
+def _history_events(*, user: User, limit: int) -> list[dict[str, Any]]:
     """The user's prompts, replies and notes, newest ``limit`` of them, oldest first, as wire
     events."""
     rows = list(
@@ -124,7 +124,7 @@ def _history_events(*, user: AbstractBaseUser, limit: int) -> list[dict[str, Any
     return events
 
 
-def history_learn(*, user: AbstractBaseUser, limit: int = 5000) -> LearnResult:
+def history_learn(*, user: User, limit: int = 5000) -> LearnResult:
     """Label predictions on the person's recorded answers and fit their calibration, so an
     imported history counts as experience.
 
@@ -151,7 +151,7 @@ def history_learn(*, user: AbstractBaseUser, limit: int = 5000) -> LearnResult:
         )
     )
     scratch = evaluation_user_create(prefix="learn")
-    labelled_ids: list[int] = []
+    labelled_ids: list[int | None] = []
     try:
 
         def note_label() -> None:
@@ -170,7 +170,7 @@ def history_learn(*, user: AbstractBaseUser, limit: int = 5000) -> LearnResult:
             on_prediction=note_label,
         )
         result.replayed = len(replayed.records)
-        moves: list[tuple[int, Any]] = []
+        moves: list[tuple[int | None, Any]] = []
         for record, prediction_id in zip(replayed.records, labelled_ids, strict=True):
             if record.prompt_id in known:
                 result.already_labelled += 1

@@ -26,10 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
@@ -50,6 +50,15 @@ _NO = {"no", "n", "deny", "denied", "reject", "rejected", "refuse", "dont", "do 
 # Model calls that outlive the hook's deadline finish here and link their Prediction later.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="clone-hook")
 _pool_lock = threading.Lock()
+
+
+class RequestScope(TypedDict):
+    """The arguments that place a request (every service here takes them): whose, which agent,
+    which session."""
+
+    user: User
+    agent: str
+    session_key: str
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def _reason(prediction: Prediction) -> str:
 
 def request_announce(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent: str,
     session_key: str,
     tool_use_id: str,
@@ -132,7 +141,7 @@ def request_announce(
 
 
 def _request_get_or_create(
-    *, user: AbstractBaseUser, prompt_event_id: str, defaults: dict[str, Any]
+    *, user: User, prompt_event_id: str, defaults: dict[str, Any]
 ) -> tuple[AgentRequest, bool]:
     try:
         with transaction.atomic():
@@ -145,7 +154,7 @@ def _request_get_or_create(
 
 def _request_find(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent: str,
     session_key: str,
     tool_use_id: str,
@@ -175,7 +184,7 @@ def _request_find(
 
 def request_ask(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent: str,
     session_key: str,
     turn_key: str,
@@ -260,7 +269,7 @@ def request_ask(
 @transaction.atomic
 def _prompt_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     request: AgentRequest,
     text: str,
     cwd: str,
@@ -305,7 +314,7 @@ def _prompt_record(
 
 def _predict(
     *,
-    user: AbstractBaseUser,
+    user: User,
     request_id: int,
     agent: str,
     text: str,
@@ -331,7 +340,7 @@ def _predict(
 
 
 @transaction.atomic
-def _prediction_link(*, user: AbstractBaseUser, request_id: int, prediction: Prediction) -> None:
+def _prediction_link(*, user: User, request_id: int, prediction: Prediction) -> None:
     """Link the request's prediction (once). A prediction that arrives after the person's reply
     was recorded (a model slower than the hook's deadline) is judged by that reply now."""
     locked = AgentRequest.objects.select_for_update().get(pk=request_id)
@@ -357,7 +366,7 @@ def _predict_in_thread(**kwargs: Any) -> Prediction:
 
 def _predict_within_deadline(
     *,
-    user: AbstractBaseUser,
+    user: User,
     request: AgentRequest,
     text: str,
     options: list[str],
@@ -428,7 +437,7 @@ def _verdict_of(request: AgentRequest, prediction: Prediction | None = None) -> 
 
 
 def request_ran(
-    *, user: AbstractBaseUser, agent: str, session_key: str, tool_use_id: str, tool: dict
+    *, user: User, agent: str, session_key: str, tool_use_id: str, tool: dict
 ) -> AgentRequest | None:
     """The tool ran. For a request the person was asked about, that is their "yes"."""
     request = _request_find(
@@ -451,7 +460,7 @@ def request_ran(
 
 def requests_settle(
     *,
-    user: AbstractBaseUser,
+    user: User,
     agent: str,
     session_key: str,
     keep_turn: str | None = None,
@@ -482,7 +491,7 @@ def requests_settle(
 
 
 def request_shown(
-    *, user: AbstractBaseUser, agent: str, session_key: str, tool: dict | None = None
+    *, user: User, agent: str, session_key: str, tool: dict | None = None
 ) -> AgentRequest | None:
     """The agent says its dialog opened (for ``tool``, else its newest open question): the
     request's outcome is the person's."""
@@ -531,7 +540,7 @@ def _reply_event(*, request: AgentRequest, reply: str, context: str = "") -> dic
 @transaction.atomic
 def _reply_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     request_id: int,
     reply: str,
     context: str = "",

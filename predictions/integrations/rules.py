@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from clone_server.text import canonical
 from predictions import confidence
@@ -33,7 +33,8 @@ _EDIT_TOOLS = {"Edit", "Write", "MultiEdit", "NotebookEdit"}
 def rule_for(tool: dict[str, Any], cwd: str = "") -> str | None:
     """The narrowest usual Claude Code rule covering this request, or None."""
     name = str(tool.get("name") or "")
-    data = tool.get("input") if isinstance(tool.get("input"), dict) else {}
+    arguments = tool.get("input")
+    data: dict[str, Any] = arguments if isinstance(arguments, dict) else {}
     if name == "Bash":
         command = str(data.get("command") or "").strip()
         if not command or _SHELL_OPERATORS.search(command):
@@ -75,7 +76,7 @@ class _Group:
     examples: list[str] = field(default_factory=list)
 
 
-def suggested_rules(*, user: AbstractBaseUser, min_count: int = 10) -> dict[str, Any]:
+def suggested_rules(*, user: User, min_count: int = 10) -> dict[str, Any]:
     """The rules, most approvals first, and a settings.json fragment allowing them. Reads the
     newest ``SCAN_LIMIT`` Claude Code requests of the user, in two queries."""
     prompts = list(
@@ -109,7 +110,7 @@ def suggested_rules(*, user: AbstractBaseUser, min_count: int = 10) -> dict[str,
             group.never_auto = True
         if len(group.examples) < 3 and text not in group.examples:
             group.examples.append(text)
-    rules = [
+    rules: list[dict[str, Any]] = [
         {"rule": rule, "tool": g.tool, "approved": g.approved, "refused": 0, "examples": g.examples}
         for rule, g in groups.items()
         if not g.refused and not g.never_auto and g.approved >= min_count

@@ -33,11 +33,11 @@ class Command(BaseCommand):
                     break
             facts = reinforced = 0
             while True:
-                step = facts_promote(user=account)
-                facts += step.created
-                reinforced += step.reinforced
-                tokens += step.usage.input_tokens + step.usage.output_tokens
-                if not step.remaining or step.episodes == 0:
+                fact_step = facts_promote(user=account)
+                facts += fact_step.created
+                reinforced += fact_step.reinforced
+                tokens += fact_step.usage.input_tokens + fact_step.usage.output_tokens
+                if not fact_step.remaining or fact_step.episodes == 0:
                     break
             if episodes or facts or reinforced:
                 self.stdout.write(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -298,7 +299,7 @@ def _existing_match(proposal: _Proposal, existing: list[dict]) -> int | None:
     return None
 
 
-def facts_distill(*, episodes: list[dict], existing_facts: list[dict]) -> dict:
+def facts_distill(*, episodes: list[dict], existing_facts: Sequence[Mapping[str, Any]]) -> dict:
     """New facts and reinforcements of existing ones, from recurring patterns in ``episodes``.
 
     Promises: deterministic; never proposes a fact an existing one already states (that one is
@@ -356,7 +357,7 @@ def _episode_rows(episodes: list[Any]) -> list[Row]:
     return sorted([*rows_by_id.values(), *loose], key=row_order)
 
 
-def _usable_facts(existing_facts: list[Any]) -> list[dict]:
+def _usable_facts(existing_facts: Iterable[Any]) -> list[dict]:
     """The existing facts that have an id, in id order."""
     existing = [
         f
