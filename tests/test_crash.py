@@ -10,51 +10,20 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from clone_server.accounts.services import api_key_create
 from recording.models import Event, RecordingSession
 from tests.factories import event
+from tests.servers import gunicorn_serving, wait_healthy
 
 EVENTS = 1000
 PAYLOAD_CHARS = 3000  # ~3 MB per batch, under the 5 MB body limit
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _get(url: str, timeout: float = 2.0) -> int:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-        return response.status
-
-
-def _wait_healthy(base: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"{base}/api/health/") == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("gunicorn did not become healthy")
 
 
 def _worker_pids(master: int) -> list[int]:
@@ -74,47 +43,9 @@ def _one_worker(master: int, deadline_s: float = 30.0) -> int:
 
 @pytest.fixture
 def gunicorn():
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "DJANGO_SECRET_KEY": "test-only-not-a-secret",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_CONN_MAX_AGE": "0",
-        "CLONE_LLM_PROVIDER": "local",
-        "CLONE_THROTTLE_INGEST": "100000/min",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "clone_server.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base)
-        yield server, base, port
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    """One sync worker (the process to kill); no persistent connections."""
+    with gunicorn_serving(workers=1, env={"DJANGO_CONN_MAX_AGE": "0"}) as server:
+        yield server
 
 
 def _raw_request(port: int, key: str, body: bytes) -> socket.socket:
@@ -177,16 +108,16 @@ def _post(base: str, key: str, body: bytes) -> tuple[int, dict]:
 def test_worker_killed_mid_ingest_stores_all_or_nothing_and_the_retry_stores_it_once(
     user, gunicorn
 ):
-    server, base, port = gunicorn
+    server = gunicorn
     key = api_key_create(user=user, name="crash").key
     batch = [
         event("terminal_turn", session_id=f"s{i % 7}", payload={"command": "x" * PAYLOAD_CHARS})
         for i in range(EVENTS)
     ]
     body = json.dumps(batch).encode()
-    worker = _one_worker(server.pid)
+    worker = _one_worker(server.process.pid)
 
-    sock = _raw_request(port, key, body)
+    sock = _raw_request(server.port, key, body)
     deadline = time.monotonic() + 30
     caught = False
     while time.monotonic() < deadline:
@@ -213,9 +144,9 @@ def test_worker_killed_mid_ingest_stores_all_or_nothing_and_the_retry_stores_it_
     assert sessions_before == stored  # the session counters agree with what is stored
 
     # The master replaces the worker; the client retries the same batch.
-    assert _one_worker(server.pid) != worker
-    _wait_healthy(base)
-    status, result = _post(base, key, body)
+    assert _one_worker(server.process.pid) != worker
+    wait_healthy(server.base)
+    status, result = _post(server.base, key, body)
 
     assert status == (201 if stored == 0 else 200)
     assert len(result["created"]) + len(result["duplicates"]) == EVENTS

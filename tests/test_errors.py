@@ -1,7 +1,6 @@
 """One error shape for every failure, including Django's own (404, 500, body too large)."""
 
 import io
-import json
 from unittest import mock
 
 import pytest
@@ -14,7 +13,7 @@ from rest_framework.test import APIClient
 from clone_server import errors
 from clone_server.errors import MalformedJson, PayloadTooLarge
 from clone_server.parsers import LimitedJSONParser, check_json_depth
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +31,7 @@ def _fast_password_hasher(settings):
 def test_unknown_url_is_404_json_not_found(anon_client, path, settings):
     assert settings.DEBUG is False  # handler404 only answers with DEBUG off, as in production
     response = anon_client.get(path)
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -43,8 +41,7 @@ def test_unknown_url_is_404_json_not_found(anon_client, path, settings):
 )
 def test_wrong_method_is_405_json(api, method, name):
     response = getattr(api, method)(reverse(name))
-    assert response.status_code == 405
-    assert error_of(response)["code"] == "method_not_allowed"
+    assert_api_error(response, 405, "method_not_allowed")
 
 
 def test_health_is_200_without_authentication(anon_client):
@@ -59,8 +56,7 @@ def test_health_is_503_json_when_the_database_is_unreachable(anon_client):
         side_effect=OperationalError("connection refused"),
     ):
         response = anon_client.get(reverse("health"))
-    assert response.status_code == 503
-    assert error_of(response)["code"] == "database_unavailable"
+    assert_api_error(response, 503, "database_unavailable")
 
 
 def test_unexpected_exception_is_500_json_server_error(user, client_for):
@@ -68,9 +64,7 @@ def test_unexpected_exception_is_500_json_server_error(user, client_for):
     client.raise_request_exception = False
     with mock.patch("recording.views.session_list", side_effect=RuntimeError("boom")):
         response = client.get(reverse("recording:sessions"))
-    assert response.status_code == 500
-    error = error_of(response)
-    assert error["code"] == "server_error"
+    error = assert_api_error(response, 500, "server_error")
     assert "boom" not in error["message"]
 
 
@@ -79,8 +73,7 @@ def test_django_body_too_large_is_413_json(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     client = APIClient()
     response = client.post("/admin/login/", {"username": "x" * 500, "password": "y"})
-    assert response.status_code == 413
-    assert error_of(response)["code"] == "payload_too_large"
+    assert_api_error(response, 413, "payload_too_large")
 
 
 @pytest.mark.parametrize(
@@ -95,14 +88,12 @@ def test_django_body_too_large_is_413_json(settings):
 )
 def test_django_error_handlers_answer_in_the_error_shape(handler, exception, status, code):
     response = handler(RequestFactory().get("/"), exception)
-    assert response.status_code == status
-    assert json.loads(response.content)["error"]["code"] == code
+    assert_api_error(response, status, code)
 
 
 def test_handler500_answers_in_the_error_shape():
     response = errors.handler500(RequestFactory().get("/"))
-    assert response.status_code == 500
-    assert json.loads(response.content)["error"]["code"] == "server_error"
+    assert_api_error(response, 500, "server_error")
 
 
 def test_validation_errors_are_flattened_with_field_paths():

@@ -34,6 +34,7 @@ from tests.fakes.anthropic import (
     text_reply,
     tool_reply,
 )
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import candidates_answer
 
 PROMPT = {"agent": "claude-code", "agent_input": "Run the migrations?"}
@@ -148,8 +149,7 @@ def test_llm_fault_maps_to_its_code_writes_nothing_and_a_retry_succeeds(
         results = response.json()["results"]
         assert [r["error"]["code"] for r in results] == [code, code]
     else:
-        assert response.status_code == status, response.content[:300]
-        assert response.json()["error"]["code"] == code
+        assert_api_error(response, status, code)
         if code == "llm_rate_limited":
             assert response["Retry-After"] == "30"
     assert _state(user) == before

@@ -24,6 +24,7 @@ from predictions.services import prediction_create
 from recording.services import event_ingest
 from tests.factories import event
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.world import World, build_world, snapshot
 
 # Reachable without credentials, by design. Anything else answering an anonymous caller fails.
@@ -161,8 +162,7 @@ def test_anonymous_requests_are_refused_except_public_endpoints(case, anon_clien
         assert response.status_code != 401
         assert response.status_code < 500
         return
-    assert response.status_code == 401, f"{endpoint.name} answered {response.status_code}"
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
     assert response.has_header("WWW-Authenticate")
 
 

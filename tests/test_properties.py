@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from recording.models import Event
 from tests.factories import event
+from tests.helpers import api_error, assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +50,7 @@ def _assert_stored_or_cleanly_refused(response, stored_before: int) -> None:
     if response.status_code in (200, 201):
         return
     assert 400 <= response.status_code < 500
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["code"], str)
-    assert isinstance(body["error"]["message"], str)
+    api_error(response)
     assert Event.objects.count() == stored_before  # a refusal stores nothing
 
 
@@ -324,8 +321,7 @@ def test_body_over_the_limit_is_413_before_it_is_parsed(client, settings):
 
     response = _post_raw(client, json.dumps(produced))
 
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "payload_too_large"
+    assert_api_error(response, 413, "payload_too_large")
     assert not Event.objects.exists()
 
 
@@ -333,8 +329,7 @@ def test_invalid_utf8_anywhere_in_the_body_is_400(client):
     body = json.dumps(event("note", payload={"text": "PLACEHOLDER"})).encode()
     response = _post_raw(client, body.replace(b"PLACEHOLDER", b"caf\xc3(\xa9\xff"))
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "malformed_json"
+    assert_api_error(response, 400, "malformed_json")
     assert not Event.objects.exists()
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from recording.models import Event
 from tests.factories import event
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,7 @@ def test_exceeding_the_rate_gives_429_with_retry_after_and_the_error_shape(rates
 
     response = _ingest(api)
 
-    assert response.status_code == 429
-    assert response.json()["error"]["code"] == "throttled"
+    assert_api_error(response, 429, "throttled")
     assert set(response.json()) == {"error"}
     retry_after = int(response["Retry-After"])
     assert 1 <= retry_after <= 86_400
@@ -95,8 +95,7 @@ def test_predict_and_batch_share_the_predict_scope(rates, user, client_for, sett
 
     batch = client.post(reverse("predictions:batch"), {"items": [body]}, format="json")
 
-    assert batch.status_code == 429
-    assert batch.json()["error"]["code"] == "throttled"
+    assert_api_error(batch, 429, "throttled")
 
 
 def test_rates_come_from_settings(rates, user, client_for):

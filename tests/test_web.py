@@ -4,7 +4,7 @@ and every response carries the security headers the app is built to work under."
 import pytest
 from django.urls import reverse
 
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_the_index_never_shadows_the_api_admin_static_or_files(anon_client, buil
 
 def test_api_404_stays_json(anon_client, built):
     response = anon_client.get("/api/nothing/")
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 def test_a_missing_build_says_how_to_build_it(anon_client, settings, tmp_path):

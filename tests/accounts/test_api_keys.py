@@ -6,19 +6,12 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from clone_server.accounts.models import ApiKey
 from clone_server.accounts.services import api_key_authenticate, api_key_create
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error, keyed_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _keyed(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_CLONE_API_KEY=key)
-    return client
 
 
 def _create(client, **body):
@@ -26,8 +19,7 @@ def _create(client, **body):
 
 
 def _assert_401(response) -> None:
-    assert response.status_code == 401, response.content
-    assert error_of(response)["code"] == "authentication_failed"
+    assert_api_error(response, 401, "authentication_failed")
     assert response.has_header("WWW-Authenticate")
 
 
@@ -46,7 +38,7 @@ def test_create_returns_the_key_once_with_the_documented_shape(api, user):
 
 def test_the_new_key_authenticates(api):
     key = _create(api).json()["key"]
-    assert _keyed(key).get(reverse("recording:sessions")).status_code == 200
+    assert keyed_client(key).get(reverse("recording:sessions")).status_code == 200
 
 
 def test_key_is_stored_hashed_never_in_plain_text(api):
@@ -80,7 +72,7 @@ def test_list_shows_the_callers_active_keys_without_secret_or_hash(api, user, ot
 
 def test_revoke_is_204_then_the_key_is_401(user):
     issued = api_key_create(user=user, name="doomed")
-    client = _keyed(issued.key)
+    client = keyed_client(issued.key)
     url = reverse("accounts:api-key-detail", args=[issued.api_key.pk])
     assert client.delete(url).status_code == 204
     _assert_401(client.get(reverse("recording:sessions")))
@@ -92,16 +84,14 @@ def test_revoking_twice_is_404(api, user):
     url = reverse("accounts:api-key-detail", args=[key_id])
     assert api.delete(url).status_code == 204
     response = api.delete(url)
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 def test_revoking_another_users_key_is_404_and_leaves_it_working(api, other_user):
     theirs = api_key_create(user=other_user, name="theirs")
     response = api.delete(reverse("accounts:api-key-detail", args=[theirs.api_key.pk]))
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
-    assert _keyed(theirs.key).get(reverse("recording:sessions")).status_code == 200
+    assert_api_error(response, 404, "not_found")
+    assert keyed_client(theirs.key).get(reverse("recording:sessions")).status_code == 200
 
 
 def test_revoking_an_unknown_key_is_404(api):
@@ -113,14 +103,14 @@ def test_expired_key_is_401(user):
     ApiKey.objects.filter(pk=issued.api_key.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    _assert_401(_keyed(issued.key).get(reverse("recording:sessions")))
+    _assert_401(keyed_client(issued.key).get(reverse("recording:sessions")))
 
 
 def test_key_with_future_expiry_is_created_listed_and_works(api):
     expires = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
     body = _create(api, expires_at=expires.isoformat()).json()
     assert body["expires_at"] is not None
-    assert _keyed(body["key"]).get(reverse("recording:sessions")).status_code == 200
+    assert keyed_client(body["key"]).get(reverse("recording:sessions")).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -135,22 +125,19 @@ def test_key_with_future_expiry_is_created_listed_and_works(api):
 )
 def test_bad_create_input_is_400_naming_the_field(api, body, field):
     response = _create(api, **body)
-    assert response.status_code == 400
-    error = error_of(response)
-    assert error["code"] == "invalid_request"
+    error = assert_api_error(response, 400, "invalid_request")
     assert [d["field"] for d in error["details"]] == [field]
 
 
 def test_missing_name_is_400(api):
     response = api.post(reverse("accounts:api-keys"), {}, format="json")
-    assert response.status_code == 400
-    assert [d["field"] for d in error_of(response)["details"]] == ["name"]
+    error = assert_api_error(response, 400, "invalid_request")
+    assert [d["field"] for d in error["details"]] == ["name"]
 
 
 def test_expiry_in_the_past_is_400(api):
     response = _create(api, expires_at=(timezone.now() - timedelta(minutes=1)).isoformat())
-    assert response.status_code == 400
-    assert error_of(response)["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_last_used_at_is_recorded_and_written_at_most_once_a_minute(
@@ -158,7 +145,7 @@ def test_last_used_at_is_recorded_and_written_at_most_once_a_minute(
 ):
     issued = api_key_create(user=user, name="script")
     assert issued.api_key.last_used_at is None
-    client = _keyed(issued.key)
+    client = keyed_client(issued.key)
     client.get(reverse("recording:sessions"))
     first_use = ApiKey.objects.get(pk=issued.api_key.pk).last_used_at
     assert first_use is not None
@@ -172,7 +159,7 @@ def test_last_used_at_is_refreshed_after_a_minute(user):
     issued = api_key_create(user=user, name="script")
     stale = timezone.now() - timedelta(minutes=5)
     ApiKey.objects.filter(pk=issued.api_key.pk).update(last_used_at=stale)
-    _keyed(issued.key).get(reverse("recording:sessions"))
+    keyed_client(issued.key).get(reverse("recording:sessions"))
     assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at > stale
 
 
@@ -199,14 +186,14 @@ def test_last_used_at_is_refreshed_after_a_minute(user):
 )
 def test_malformed_or_wrong_key_is_401(user, key_of):
     issued = api_key_create(user=user, name="real")
-    _assert_401(_keyed(key_of(issued)).get(reverse("recording:sessions")))
+    _assert_401(keyed_client(key_of(issued)).get(reverse("recording:sessions")))
 
 
 def test_key_of_a_deactivated_user_is_401(user):
     issued = api_key_create(user=user, name="k")
     user.is_active = False
     user.save()
-    _assert_401(_keyed(issued.key).get(reverse("recording:sessions")))
+    _assert_401(keyed_client(issued.key).get(reverse("recording:sessions")))
 
 
 def test_authenticate_service_strips_nothing_and_rejects_revoked_keys(user):
@@ -227,8 +214,7 @@ def test_authenticate_service_strips_nothing_and_rejects_revoked_keys(user):
 )
 def test_key_management_needs_authentication(anon_client, method, url):
     response = getattr(anon_client, method)(url)
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
 
 
 def test_key_lists_are_a_constant_number_of_queries(api, user, django_assert_num_queries):

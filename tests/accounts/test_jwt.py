@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,7 @@ def _bearer(token: str) -> APIClient:
 
 
 def _assert_401(response, code: str) -> None:
-    assert response.status_code == 401, response.content
-    assert error_of(response)["code"] == code
+    assert_api_error(response, 401, code)
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -72,9 +71,7 @@ def test_inactive_user_cannot_obtain_a_token(user):
 )
 def test_missing_login_fields_are_400_naming_the_fields(user, body):
     response = APIClient().post(reverse("accounts:token"), body, format="json")
-    assert response.status_code == 400
-    error = error_of(response)
-    assert error["code"] == "invalid_request"
+    error = assert_api_error(response, 400, "invalid_request")
     assert {d["field"] for d in error["details"]} == {"username", "password"} - set(body)
 
 

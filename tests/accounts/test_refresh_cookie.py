@@ -5,7 +5,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from clone_server.accounts.refresh_cookie import COOKIE_NAME
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +73,7 @@ def test_the_cookie_is_not_read_without_the_transport_header(user):
     client = APIClient()
     _obtain(client, **COOKIE)
     response = client.post(reverse("accounts:token-refresh"), {}, format="json")
-    assert response.status_code == 400
-    assert error_of(response)["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_refresh_without_cookie_or_body_is_a_400(user):
@@ -118,8 +117,7 @@ def test_sign_out_with_a_body_token_blacklists_it(user):
 )
 def test_sign_out_with_bad_input_is_a_clear_error(body, status, code):
     response = APIClient().post(reverse("accounts:token-revoke"), body, format="json")
-    assert response.status_code == status
-    assert error_of(response)["code"] == code
+    assert_api_error(response, status, code)
 
 
 def test_an_access_token_cannot_sign_out(user):

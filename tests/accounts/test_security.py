@@ -19,17 +19,11 @@ from clone_server.accounts import services
 from clone_server.accounts.models import ApiKey
 from clone_server.accounts.services import api_key_authenticate, api_key_create
 from clone_server.accounts.tokens import RefreshToken
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error, keyed_client
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"  # tests/conftest.py make_user's default
-
-
-def _keyed(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_CLONE_API_KEY=key)
-    return client
 
 
 def _bearer(token: str) -> APIClient:
@@ -90,7 +84,7 @@ def test_a_database_dump_reveals_no_api_key_or_refresh_token(user):
     )
     # The key is used and the refresh token rotated (blacklisting the old one), so every table
     # authentication writes to has been written.
-    assert _sessions(_keyed(created["key"])).status_code == 200
+    assert _sessions(keyed_client(created["key"])).status_code == 200
     rotated = _refresh(pair["refresh"]).json()
 
     dump = database_dump()
@@ -105,9 +99,8 @@ def test_the_stored_hash_is_not_a_usable_key(user):
     stored = ApiKey.objects.get(pk=issued.api_key.pk).hashed_key
     prefix = issued.api_key.prefix
     for candidate in [stored, f"clone_{prefix}_{stored}", f"clone_{prefix}_"]:
-        response = _sessions(_keyed(candidate))
-        assert response.status_code == 401
-        assert error_of(response)["code"] == "authentication_failed"
+        response = _sessions(keyed_client(candidate))
+        assert_api_error(response, 401, "authentication_failed")
 
 
 # --- Compared in constant time ---------------------------------------------------------------------
@@ -119,13 +112,13 @@ def test_the_key_is_compared_in_constant_time(user):
     with mock.patch.object(
         services, "constant_time_compare", wraps=services.constant_time_compare
     ) as compare:
-        assert _sessions(_keyed(issued.key)).status_code == 200
+        assert _sessions(keyed_client(issued.key)).status_code == 200
         compare.assert_called_once_with(stored, services._hash(issued.key))
 
         # A wrong secret behind a real prefix is still compared, in constant time, and refused.
         compare.reset_mock()
         forged = issued.key[:-4] + ("AAAA" if not issued.key.endswith("AAAA") else "BBBB")
-        assert _sessions(_keyed(forged)).status_code == 401
+        assert _sessions(keyed_client(forged)).status_code == 401
         compare.assert_called_once_with(stored, services._hash(forged))
 
 
@@ -141,7 +134,7 @@ def test_no_plain_equality_decides_a_key():
 
 def test_a_revoked_key_stops_working_at_once(user, client_for):
     issued = api_key_create(user=user, name="laptop")
-    client = _keyed(issued.key)
+    client = keyed_client(issued.key)
     assert _sessions(client).status_code == 200
     manager = client_for(user, "jwt")
     url = reverse("accounts:api-key-detail", kwargs={"key_id": issued.api_key.pk})
@@ -152,7 +145,7 @@ def test_a_revoked_key_stops_working_at_once(user, client_for):
 
 def test_a_key_can_revoke_itself(user):
     issued = api_key_create(user=user, name="laptop")
-    client = _keyed(issued.key)
+    client = keyed_client(issued.key)
     url = reverse("accounts:api-key-detail", kwargs={"key_id": issued.api_key.pk})
     assert client.delete(url).status_code == 204
     assert _sessions(client).status_code == 401
@@ -162,13 +155,12 @@ def test_a_key_works_until_it_expires_and_not_after(user):
     issued = api_key_create(
         user=user, name="laptop", expires_at=timezone.now() + timedelta(minutes=5)
     )
-    client = _keyed(issued.key)
+    client = keyed_client(issued.key)
     assert _sessions(client).status_code == 200
     later = timezone.now() + timedelta(minutes=5, seconds=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
         response = _sessions(client)
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "authentication_failed"
+    assert_api_error(response, 401, "authentication_failed")
 
 
 # --- JWT refresh rotation ---------------------------------------------------------------------------
@@ -179,8 +171,7 @@ def test_a_refresh_token_works_once_then_is_blacklisted(user):
     second = _refresh(first)
     assert second.status_code == 200
     replay = _refresh(first)
-    assert replay.status_code == 401
-    assert error_of(replay)["code"] == "authentication_failed"
+    assert_api_error(replay, 401, "authentication_failed")
     # The chain goes on with the newest token only.
     third = _refresh(second.json()["refresh"])
     assert third.status_code == 200
@@ -199,8 +190,7 @@ def test_refresh_token_of_a_deleted_user_is_401_not_500(user):
     pair = _obtain()
     user.delete()
     response = _refresh(pair["refresh"])
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "authentication_failed"
+    assert_api_error(response, 401, "authentication_failed")
     assert _sessions(_bearer(pair["access"])).status_code == 401
 
 

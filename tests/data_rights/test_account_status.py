@@ -10,8 +10,8 @@ from predictions.services import calibration_refit
 from recording.services import event_ingest
 from tests.factories import event
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import a_fact, candidates_answer
-from tests.recording.helpers import error_of
 
 pytestmark = pytest.mark.django_db
 STATUS = "account:status"
@@ -146,18 +146,15 @@ def test_the_number_of_queries_does_not_grow_with_the_data(client_for, user, fak
 
 def test_without_credentials_it_is_a_401_in_the_error_shape(anon_client):
     response = anon_client.get(reverse(STATUS))
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
 
 
 def test_a_wrong_key_is_a_401_in_the_error_shape(anon_client):
     anon_client.credentials(HTTP_X_CLONE_API_KEY="clone_nope_0123456789")
     response = anon_client.get(reverse(STATUS))
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "authentication_failed"
+    assert_api_error(response, 401, "authentication_failed")
 
 
 def test_only_get_is_allowed(api):
     response = api.post(reverse(STATUS), {}, format="json")
-    assert response.status_code == 405
-    assert error_of(response)["code"] == "method_not_allowed"
+    assert_api_error(response, 405, "method_not_allowed")

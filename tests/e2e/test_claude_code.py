@@ -11,19 +11,14 @@ are sent as keys, and Clone records them as the person's "yes" and "no", with fe
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from clone_server.accounts.services import api_key_create
 from memories.services import profile_settings_update
@@ -37,6 +32,7 @@ from tests.e2e.claude_harness import (
     workspace_create,
 )
 from tests.fakes.streaming_model import StreamingModel
+from tests.servers import gunicorn_serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -56,79 +52,20 @@ def claude():
     return binary
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def clone_server():
     """gunicorn (2 gthread workers x 4 threads) on the test database, local provider."""
-    port = _free_port()
     env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "DJANGO_SECRET_KEY": "test-only-not-a-secret",
-        "DJANGO_DEBUG": "0",
-        "CLONE_LLM_PROVIDER": "local",
         "ANTHROPIC_API_KEY": "",
-        "CLONE_THROTTLE_INGEST": "100000/min",
         "CLONE_THROTTLE_PREDICT": "100000/min",
         "CLONE_THROTTLE_PROMOTE": "100000/min",
         # No audit sample: a sampled request is escalated on purpose; these runs must not be.
         "CLONE_AUDIT_RATE": "0",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "clone_server.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/health/", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with gunicorn_serving(
+        workers=2, threads=4, timeout_s=120, env=env, healthy_within_s=60
+    ) as server:
+        yield server.base
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from django.urls import reverse
 from memories.models import SemanticMemory
 from recording.models import Event
 from tests.factories import event
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_a_page_size_that_is_not_1_to_500_is_a_400(api, page_size):
     response = api.get(reverse("recording:sessions"), {"page_size": page_size})
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_a_repeated_page_size_is_a_400(api):
@@ -28,8 +28,7 @@ def test_a_repeated_page_size_is_a_400(api):
 def test_a_page_that_is_not_a_whole_number_is_a_400(api, page):
     response = api.get(reverse("predictions:list"), {"page": page})
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_a_valid_page_size_still_pages(api, user):
@@ -48,8 +47,7 @@ def test_an_optional_object_body_that_is_not_an_object_is_a_400(api, settings, u
     settings.CLONE_LLM_PROVIDER = "local"
     response = api.post(reverse(url_name), data=body, content_type="application/json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 @pytest.mark.parametrize("importance", [False, True, "0.5"], ids=repr)
@@ -74,8 +72,7 @@ def test_predict_threshold_must_be_a_json_number(api, settings, threshold):
 def test_an_empty_outcome_filter_is_a_400_not_ignored(api):
     response = api.get(reverse("predictions:list"), {"outcome": ""})
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 @pytest.mark.parametrize("offset", ["+23:59", "-17:18", "+16:00"])

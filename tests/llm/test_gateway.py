@@ -26,6 +26,7 @@ from tests.fakes.anthropic import (
     text_reply,
     tool_reply,
 )
+from tests.helpers import assert_api_error
 
 SCHEMA = {
     "type": "object",
@@ -597,10 +598,8 @@ def test_each_error_renders_in_the_error_shape(exc, status, code, retry_after):
     response = view(APIRequestFactory().get("/"))
     response.render()
 
-    assert response.status_code == status
-    body = json.loads(response.content)
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
+    error = assert_api_error(response, status, code)
+    assert error["message"]
     assert response.headers.get("Retry-After") == retry_after
 
 

@@ -14,6 +14,7 @@ from memories.services import (
     raw_sync,
 )
 from tests.factories import BASE_TIME, event
+from tests.helpers import assert_api_error
 from tests.memories.helpers import dialogue, ingest
 
 pytestmark = pytest.mark.django_db
@@ -128,8 +129,7 @@ def test_limits_are_configurable_by_setting(api, user, settings):
 )
 def test_bad_context_input_is_a_400_in_the_error_shape(api, body):
     response = api.post(reverse("memories:context"), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_bundle_never_shows_another_users_memory(api, user, other_user):

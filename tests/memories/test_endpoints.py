@@ -7,6 +7,7 @@ from memories.models import EpisodicMemory, SemanticMemory
 from memories.selectors import context_bundle
 from memories.services import fact_create, profile_calibration_set, raw_sync
 from tests.factories import BASE_TIME, event
+from tests.helpers import assert_api_error
 from tests.memories.helpers import ingest
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +45,7 @@ def test_calibration_written_by_the_fitter_is_visible_and_kept_by_put(api, user)
 )
 def test_bad_profile_put_is_a_400(api, body):
     response = api.put(reverse("memories:profile"), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_profile_is_per_user(client_for, user, other_user):
@@ -102,8 +102,7 @@ def test_post_fact_creates_a_stated_fact(api, user):
 )
 def test_bad_fact_is_a_400_and_nothing_is_stored(api, user, body):
     response = api.post(reverse("memories:facts"), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert not SemanticMemory.objects.exists()
 
 
@@ -183,8 +182,7 @@ def test_another_users_fact_is_a_404(api, other_user, method):
     response = getattr(api, method)(
         reverse("memories:fact", args=[theirs.id]), {"text": "mine now"}, format="json"
     )
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
     theirs.refresh_from_db()
     assert theirs.text == "theirs"
 
@@ -263,8 +261,7 @@ def test_raw_list_newest_first_filterable_by_kind(
 )
 def test_every_endpoint_requires_authentication(anon_client, name):
     response = anon_client.post(reverse(name), {}, format="json")
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from memories.person_settings import DEFAULT_NEVER_AUTO
 from memories.selectors import person_settings_get
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +121,7 @@ BAD = {
 def test_bad_settings_are_400_and_change_nothing(api, body):
     before = api.get(reverse(PROFILE)).json()
     response = api.patch(reverse(PROFILE), body, format="json")
-    assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert api.get(reverse(PROFILE)).json() == before
 
 

@@ -13,6 +13,7 @@ from memories.promotion.answers import Answer
 from memories.services import fact_create, raw_sync
 from tests.factories import BASE_TIME, event
 from tests.fakes.anthropic import error_reply, tool_reply
+from tests.helpers import assert_api_error
 from tests.memories.helpers import ingest
 
 pytestmark = pytest.mark.django_db
@@ -114,8 +115,7 @@ def test_invalid_model_output_is_a_502_and_nothing_is_written(api, user, fake_an
     _three_groups(user)
     fake_anthropic.respond_with(lambda req: tool_reply({"title": "", "summary": 5}))
     response = api.post(reverse("memories:promote-episodes"))
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "llm_bad_output"
+    assert_api_error(response, 502, "llm_bad_output")
     assert fake_anthropic.calls == 2  # asked once more, then gave up
     assert not EpisodicMemory.objects.exists()
     assert RawMemory.objects.filter(user=user, episode__isnull=True).count() == 5
@@ -142,8 +142,7 @@ def test_provider_errors_map_to_codes_and_write_nothing(
     _three_groups(user)
     fake_anthropic.respond_with(lambda req: reply)
     response = api.post(reverse("memories:promote-episodes"))
-    assert response.status_code == status
-    assert response.json()["error"]["code"] == code
+    assert_api_error(response, status, code)
     if code == "llm_rate_limited":
         assert response["Retry-After"] == "30"
     assert not EpisodicMemory.objects.exists()
@@ -168,8 +167,7 @@ def test_promotion_without_a_key_is_a_503(api, user, settings):
     settings.CLONE_LLM_PROVIDER = "anthropic"
     _three_groups(user)
     response = api.post(reverse("memories:promote-episodes"))
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "llm_not_configured"
+    assert_api_error(response, 503, "llm_not_configured")
 
 
 @pytest.mark.parametrize(
@@ -184,8 +182,7 @@ def test_promotion_without_a_key_is_a_503(api, user, settings):
 )
 def test_bad_promotion_input_is_a_400(api, name, body):
     response = api.post(reverse(name), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_episode_promotion_never_touches_another_users_rows(api, user, other_user, fake_anthropic):
@@ -346,8 +343,7 @@ def test_invalid_fact_output_writes_nothing(api, user, fake_anthropic):
         lambda req: tool_reply({"new": [{"text": "no kind"}], "reinforce": []})
     )
     response = api.post(reverse("memories:promote-facts"))
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "llm_bad_output"
+    assert_api_error(response, 502, "llm_bad_output")
     assert SemanticMemory.objects.filter(user=user).count() == 1
     known.refresh_from_db()
     assert known.importance == 0.5
@@ -355,21 +351,21 @@ def test_invalid_fact_output_writes_nothing(api, user, fake_anthropic):
 
 
 @pytest.mark.parametrize(
-    ("reply", "code"),
+    ("reply", "status", "code"),
     [
-        (error_reply(401, error_type="authentication_error"), "llm_auth_failed"),
-        (error_reply(429, error_type="rate_limit_error"), "llm_rate_limited"),
-        (error_reply(503), "llm_unavailable"),
+        (error_reply(401, error_type="authentication_error"), 502, "llm_auth_failed"),
+        (error_reply(429, error_type="rate_limit_error"), 503, "llm_rate_limited"),
+        (error_reply(503), 502, "llm_unavailable"),
     ],
     ids=["401", "429", "503"],
 )
 def test_fact_promotion_provider_errors_write_nothing(
-    api, user, fake_anthropic, fast_llm, reply, code
+    api, user, fake_anthropic, fast_llm, reply, status, code
 ):
     _episode(user, 1)
     fake_anthropic.respond_with(lambda req: reply)
     response = api.post(reverse("memories:promote-facts"))
-    assert response.json()["error"]["code"] == code
+    assert_api_error(response, status, code)
     assert not SemanticMemory.objects.exists()
     assert EpisodicMemory.objects.filter(user=user, distilled_at__isnull=True).count() == 1
 

@@ -10,6 +10,7 @@ from memories.models import RawMemory
 from memories.services import raw_sync
 from recording.models import Event
 from tests.factories import BASE_TIME, event
+from tests.helpers import assert_api_error
 from tests.memories.helpers import dialogue, ingest
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +42,7 @@ def test_sync_never_touches_another_users_events(api, user, other_user):
 
 def test_sync_requires_authentication(anon_client):
     response = anon_client.post(reverse("memories:sync"))
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from predictions.models import Prediction
 from recording.services import event_ingest
 from tests.factories import event
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import candidates_answer
 
 pytestmark = pytest.mark.django_db
@@ -28,13 +29,6 @@ def _predict(api, **body):
         {"agent": "claude-code", "agent_input": "Bash: npm test", **body},
         format="json",
     )
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert error["code"] == code
-    return error
 
 
 def test_structured_fields_round_trip_through_predict_detail_and_list(api, user, fake_anthropic):
@@ -161,14 +155,14 @@ BAD = {
 
 @pytest.mark.parametrize("body", BAD.values(), ids=BAD.keys())
 def test_bad_structure_is_a_400_and_stores_nothing(api, fake_anthropic, body):
-    _error(_predict(api, **body), 400, "invalid_request")
+    assert_api_error(_predict(api, **body), 400, "invalid_request")
     assert not Prediction.objects.exists()
     assert fake_anthropic.requests == []
 
 
 def test_a_prompt_event_that_is_not_an_agent_prompt_is_refused(api, user, fake_anthropic):
     event_ingest(user=user, events=[event("note", id="n-1", payload={"text": "x"})])
-    error = _error(_predict(api, prompt_event_id="n-1"), 400, "invalid_request")
+    error = assert_api_error(_predict(api, prompt_event_id="n-1"), 400, "invalid_request")
     assert error["details"][0]["field"] == "prompt_event_id"
 
 
@@ -177,7 +171,7 @@ def test_another_users_prompt_event_is_unknown(api, other_user, fake_anthropic):
         user=other_user,
         events=[event("agent_prompt", id="theirs", payload={"agent": "a", "text": "t"})],
     )
-    _error(_predict(api, prompt_event_id="theirs"), 400, "invalid_request")
+    assert_api_error(_predict(api, prompt_event_id="theirs"), 400, "invalid_request")
 
 
 def test_a_bad_item_in_a_batch_names_its_index(api, fake_anthropic):
@@ -186,7 +180,7 @@ def test_a_bad_item_in_a_batch_names_its_index(api, fake_anthropic):
         {"agent": "claude-code", "agent_input": "Deploy?", "prompt_event_id": "nope"},
     ]
     response = api.post(reverse("predictions:batch"), {"items": items}, format="json")
-    error = _error(response, 400, "invalid_request")
+    error = assert_api_error(response, 400, "invalid_request")
     assert error["details"][0]["field"] == "items[1].prompt_event_id"
     assert not Prediction.objects.exists()
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from predictions.models import Prediction
 from tests.fakes.anthropic import error_reply, tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import candidates_answer, history_with_reply
 
 pytestmark = pytest.mark.django_db
@@ -104,8 +105,7 @@ def test_calls_run_concurrently_and_share_a_cached_context(api, fake_anthropic, 
 )
 def test_bad_batch_is_400_as_a_whole(api, fake_anthropic, body):
     response = api.post(reverse(BATCH), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert fake_anthropic.calls == 0
 
 
@@ -118,16 +118,14 @@ def test_one_hundred_items_are_accepted(api, settings, user):
 
 def test_unsupported_model_fails_the_whole_batch(api, fake_anthropic):
     response = api.post(reverse(BATCH), {"items": _items(2), "model": "nope"}, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "unsupported_model"
+    assert_api_error(response, 400, "unsupported_model")
     assert fake_anthropic.calls == 0
 
 
 def test_missing_key_fails_the_whole_batch(api, settings):
     settings.CLONE_LLM_PROVIDER = "anthropic"
     response = api.post(reverse(BATCH), {"items": _items(3)}, format="json")
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "llm_not_configured"
+    assert_api_error(response, 503, "llm_not_configured")
     assert Prediction.objects.count() == 0
 
 

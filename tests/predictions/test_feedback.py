@@ -8,6 +8,7 @@ from memories.models import SemanticMemory
 from predictions.models import Prediction
 from predictions.services import prediction_create, prediction_feedback
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import a_fact, candidates_answer
 
 pytestmark = pytest.mark.django_db
@@ -106,8 +107,7 @@ def test_bad_feedback_is_400_and_changes_nothing(api, user, fake_anthropic, body
         body,
         format="json",
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert Prediction.objects.get(pk=prediction.pk).outcome is None
     assert _importance(fact) == 0.5
 
@@ -117,8 +117,8 @@ def test_another_users_prediction_is_404_everywhere(api, other_user, fake_anthro
     theirs = _cited_prediction(other_user, fake_anthropic, fact)
     detail = api.get(reverse("predictions:detail", kwargs={"prediction_id": theirs.id}))
     feedback = _feedback(api, theirs.id, "rejected", "no")
-    assert (detail.status_code, feedback.status_code) == (404, 404)
-    assert feedback.json()["error"]["code"] == "not_found"
+    assert detail.status_code == 404
+    assert_api_error(feedback, 404, "not_found")
     assert Prediction.objects.get(pk=theirs.pk).outcome is None
     assert _importance(fact) == 0.5
     assert theirs.id not in [

@@ -9,16 +9,10 @@ from recording.models import Event
 from recording.services import event_ingest
 from tests.factories import event
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import a_fact, candidates_answer
 
 pytestmark = pytest.mark.django_db
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert error["code"] == code
-    return error
 
 
 def _ask(
@@ -229,7 +223,7 @@ BAD_ANSWERS = {
 def test_bad_answers_are_400_and_change_nothing(api, user, fake_anthropic, body):
     asked = _ask(api, fake_anthropic)
     response = api.post(reverse("predictions:answer", args=[asked["id"]]), body, format="json")
-    _error(response, 400, "invalid_request")
+    assert_api_error(response, 400, "invalid_request")
     stored = Prediction.objects.get(pk=asked["id"])
     assert (stored.outcome, stored.answered_by) == (None, "")
     assert not Event.objects.filter(user=user).exists()
@@ -240,8 +234,8 @@ def test_another_users_prediction_is_404_on_answer_and_invisible_in_the_inbox(
 ):
     asked = _ask(api, fake_anthropic)
     other = client_for(other_user, "jwt")
-    _error(_answer(other, asked["id"], "yes"), 404, "not_found")
-    _error(_answer(other, 10**12, "yes"), 404, "not_found")
+    assert_api_error(_answer(other, asked["id"], "yes"), 404, "not_found")
+    assert_api_error(_answer(other, 10**12, "yes"), 404, "not_found")
     assert other.get(reverse("predictions:inbox")).json()["count"] == 0
     stored = Prediction.objects.get(pk=asked["id"])
     assert (stored.outcome, stored.answered_by) == (None, "")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from memories.services import raw_sync
 from recording.services import event_ingest
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -253,8 +254,7 @@ def test_a_bad_minimum_of_labels_is_a_400_and_predictions_keep_the_old_rules(
     _history(user, n=12)
     _set(api, min_labels_for_auto=10)
     response = api.patch(reverse(PROFILE), body, format="json")
-    assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert api.get(reverse(PROFILE)).json()["min_labels_for_auto"] == 10
     assert _predict(api)["status"] == "auto"
 
@@ -262,5 +262,4 @@ def test_a_bad_minimum_of_labels_is_a_400_and_predictions_keep_the_old_rules(
 def test_a_bad_threshold_in_the_request_is_still_a_400(api, server_rules):
     _set(api, agent_thresholds={"claude-code": 0.9})
     response = api.post(reverse(PREDICT), _request(threshold="high"), format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")

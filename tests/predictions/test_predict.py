@@ -9,6 +9,7 @@ from memories.services import profile_calibration_set
 from predictions import confidence as gate
 from predictions.models import Prediction
 from tests.fakes.anthropic import error_reply, tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import a_fact, candidates_answer, history_with_reply
 
 pytestmark = pytest.mark.django_db
@@ -109,8 +110,7 @@ def test_provider_failures_map_to_clear_errors_and_store_nothing(
     settings.CLONE_LLM_MAX_RETRIES = 0
     fake_anthropic.respond_with(lambda request: reply)
     response = _predict(api)
-    assert response.status_code == status
-    assert response.json()["error"]["code"] == code
+    assert_api_error(response, status, code)
     if code == "llm_rate_limited":
         assert response["Retry-After"] == "30"
     assert Prediction.objects.count() == 0
@@ -119,8 +119,7 @@ def test_provider_failures_map_to_clear_errors_and_store_nothing(
 def test_invalid_model_output_twice_is_bad_output_and_stores_nothing(api, fake_anthropic):
     fake_anthropic.respond_with(lambda request: tool_reply({"candidates": "not a list"}))
     response = _predict(api)
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "llm_bad_output"
+    assert_api_error(response, 502, "llm_bad_output")
     assert Prediction.objects.count() == 0
 
 
@@ -128,15 +127,13 @@ def test_missing_key_is_not_configured(api, settings):
     settings.CLONE_LLM_PROVIDER = "anthropic"
     settings.ANTHROPIC_API_KEY = ""
     response = _predict(api)
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "llm_not_configured"
+    assert_api_error(response, 503, "llm_not_configured")
     assert Prediction.objects.count() == 0
 
 
 def test_model_outside_allow_list_is_rejected(api, fake_anthropic):
     response = _predict(api, model="gpt-4")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "unsupported_model"
+    assert_api_error(response, 400, "unsupported_model")
     assert fake_anthropic.calls == 0
 
 
@@ -180,16 +177,14 @@ def test_chosen_model_is_used_and_reported(api, fake_anthropic):
 )
 def test_bad_predict_input_is_400_and_stores_nothing(api, fake_anthropic, body):
     response = api.post(reverse(PREDICT), body, format="json")
-    assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert fake_anthropic.calls == 0
     assert Prediction.objects.count() == 0
 
 
 def test_predict_needs_credentials(anon_client):
     response = anon_client.post(reverse(PREDICT), {"agent": "a", "agent_input": "b"}, format="json")
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
 
 
 def test_local_provider_answers_from_history_without_a_key(api, user, settings):

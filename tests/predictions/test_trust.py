@@ -7,8 +7,8 @@ from predictions.models import Prediction
 from predictions.selectors import TRUST_THRESHOLDS
 from predictions.services import prediction_create, prediction_feedback
 from tests.fakes.anthropic import tool_reply
+from tests.helpers import assert_api_error
 from tests.predictions.helpers import candidates_answer
-from tests.recording.helpers import error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -95,5 +95,4 @@ def test_few_queries_for_the_figures(api, user, fake_anthropic, django_assert_ma
 
 def test_anonymous_is_401(anon_client):
     response = anon_client.get(reverse("predictions:trust"))
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")

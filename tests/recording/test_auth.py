@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from recording.services import event_ingest
 from tests.factories import event
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,7 @@ def test_every_recording_endpoint_refuses_anonymous_callers_with_401(
     anon_client, method, name, args, expected
 ):
     response = getattr(anon_client, method)(reverse(name, args=args))
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
     assert response.has_header("WWW-Authenticate")
 
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from recording.models import Event, RecordingSession
 from tests.factories import event
-from tests.recording.helpers import error_of, ingest, ingest_raw
+from tests.helpers import api_error, assert_api_error
+from tests.recording.helpers import ingest, ingest_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +114,7 @@ def test_empty_array_creates_nothing_and_answers_200(api, user):
 
 def test_more_than_thousand_events_is_413_too_many_events_and_stores_nothing(api, user):
     response = ingest(api, [event("note") for _ in range(1001)])
-    assert response.status_code == 413
-    assert error_of(response)["code"] == "too_many_events"
+    assert_api_error(response, 413, "too_many_events")
     assert not Event.objects.filter(user=user).exists()
 
 
@@ -122,8 +122,7 @@ def test_body_over_the_configured_limit_is_413_payload_too_large(api, user, sett
     settings.CLONE_MAX_BODY_BYTES = 2_000
     body = json.dumps(event("note", payload={"text": "x" * 3_000}))
     response = ingest_raw(api, body)
-    assert response.status_code == 413
-    assert error_of(response)["code"] == "payload_too_large"
+    assert_api_error(response, 413, "payload_too_large")
     assert not Event.objects.filter(user=user).exists()
 
 
@@ -166,23 +165,19 @@ def test_body_just_under_the_limit_is_accepted(api, settings):
 )
 def test_body_that_is_not_acceptable_json_is_400_malformed_json(api, user, body):
     response = ingest_raw(api, body)
-    assert response.status_code == 400, response.content[:300]
-    assert error_of(response)["code"] == "malformed_json"
+    assert_api_error(response, 400, "malformed_json")
     assert not Event.objects.filter(user=user).exists()
 
 
 def test_non_json_content_type_is_415(api):
     response = ingest_raw(api, json.dumps(event()), content_type="text/plain")
-    assert response.status_code == 415
-    assert error_of(response)["code"] == "unsupported_media_type"
+    assert_api_error(response, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("body", ["null", "5", '"an event"', "true"], ids=str)
 def test_body_that_is_neither_object_nor_array_is_400_invalid_event(api, body):
     response = ingest_raw(api, body)
-    assert response.status_code == 400
-    error = error_of(response)
-    assert error["code"] == "invalid_event"
+    error = assert_api_error(response, 400, "invalid_event")
     assert error["details"][0]["path"] == "$"
 
 
@@ -283,9 +278,7 @@ INVALID = {
 @pytest.mark.parametrize(("bad", "path"), INVALID.values(), ids=INVALID.keys())
 def test_invalid_event_is_400_naming_index_and_json_path(api, user, bad, path):
     response = ingest(api, [event("note"), bad])
-    assert response.status_code == 400, response.content[:300]
-    error = error_of(response)
-    assert error["code"] == "invalid_event"
+    error = assert_api_error(response, 400, "invalid_event")
     assert {"index": 1, "path": path} in [
         {"index": d["index"], "path": d["path"]} for d in error["details"]
     ], error["details"]
@@ -309,16 +302,14 @@ def test_lone_surrogate_sent_as_raw_json_text_is_400_invalid_event(api, user, ra
         '"occurred_at": "2026-11-20T09:00:00Z", "payload": {' + raw + "}}"
     )
     response = ingest_raw(api, body)
-    assert response.status_code == 400, response.content[:300]
-    error = error_of(response)
-    assert error["code"] == "invalid_event"
+    error = assert_api_error(response, 400, "invalid_event")
     assert {"index": 0, "path": path, "message": error["details"][0]["message"]} in error["details"]
     assert not Event.objects.filter(user=user).exists()
 
 
 def test_every_invalid_event_in_a_batch_is_reported(api):
     batch = [_ev(kind="nope"), event("note"), _ev(id="bad id"), _ev(occurred_at="x")]
-    error = error_of(ingest(api, batch))
+    error = api_error(ingest(api, batch))
     assert sorted({(d["index"], d["path"]) for d in error["details"]}) == [
         (0, "$.kind"),
         (2, "$.id"),
@@ -328,7 +319,7 @@ def test_every_invalid_event_in_a_batch_is_reported(api):
 
 def test_several_problems_in_one_event_are_all_reported(api):
     bad = event("agent_prompt", id="bad id", payload={})
-    paths = {d["path"] for d in error_of(ingest(api, bad))["details"]}
+    paths = {d["path"] for d in api_error(ingest(api, bad))["details"]}
     assert paths == {"$.id", "$.payload.agent", "$.payload.text"}
 
 
@@ -492,6 +483,5 @@ def test_chunked_body_without_content_length_is_411_length_required(api, user):
         content_type="application/json",
         HTTP_TRANSFER_ENCODING="chunked",
     )
-    assert response.status_code == 411
-    assert error_of(response)["code"] == "length_required"
+    assert_api_error(response, 411, "length_required")
     assert not Event.objects.filter(user=user).exists()

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from recording.models import Event, EventKind
 from tests.factories import event
-from tests.recording.helpers import error_of, ingest_raw
+from tests.helpers import api_error
+from tests.recording.helpers import ingest_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ _FUZZ = settings(
 def _check(response, before: int) -> None:
     assert response.status_code < 500, response.content[:500]
     if response.status_code >= 400:
-        error_of(response)
+        api_error(response)
         assert Event.objects.count() == before
 
 

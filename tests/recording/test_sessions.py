@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from recording.services import event_ingest
 from tests.factories import event
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +70,7 @@ def test_sessions_are_paginated_with_page_size(api, user):
 def test_page_past_the_end_is_404_not_found_json(api, user):
     event_ingest(user=user, events=[event("note")])
     response = _sessions(api, page=9)
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 def test_another_users_sessions_are_invisible(api, user, other_user):
@@ -121,14 +120,12 @@ def test_session_events_are_paginated(api, user):
 def test_events_of_another_users_session_are_404_not_403(api, other_user):
     event_ingest(user=other_user, events=[event("note", session_id="theirs")])
     response = _events(api, "theirs")
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 def test_events_of_an_unknown_session_are_404(api):
     response = _events(api, "never-seen")
-    assert response.status_code == 404
-    assert error_of(response)["code"] == "not_found"
+    assert_api_error(response, 404, "not_found")
 
 
 def test_same_session_id_for_two_users_shows_each_only_their_events(api, user, other_user):

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from predictions.models import AgentRequest, Prediction
 from recording.models import Event
+from tests.helpers import assert_api_error
 from tests.predictions.integrations.helpers import captured_hooks, hook_body, trusted_history
 
 pytestmark = pytest.mark.django_db
@@ -231,16 +232,14 @@ def test_other_events_are_accepted_and_answered_empty(api, user, event):
 )
 def test_malformed_body_is_a_400_and_stores_nothing(api, user, body):
     response = _post(api, body)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_hook"
+    assert_api_error(response, 400, "invalid_hook")
     assert not Event.objects.filter(user=user).exists()
     assert not AgentRequest.objects.filter(user=user).exists()
 
 
 def test_malformed_json_is_a_400(api):
     response = api.post(reverse(URL), "{not json", content_type="application/json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "malformed_json"
+    assert_api_error(response, 400, "malformed_json")
 
 
 def test_without_credentials_is_not_a_2xx(anon_client):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from memories.models import RawMemory
 from predictions.integrations.claude_code import transcript_parse
 from recording.models import Event
+from tests.helpers import assert_api_error
 from tests.predictions.integrations.helpers import captured_hooks, fixture_lines
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +131,7 @@ def test_transcript_lines_may_be_objects(api):
 )
 def test_transcript_bad_input_is_a_400(api, user, body):
     response = api.post(reverse(TRANSCRIPTS), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
     assert not Event.objects.filter(user=user).exists()
 
 
@@ -148,8 +148,7 @@ def test_transcript_with_an_invalid_event_stores_nothing(api, user):
     broken.update({"type": "user", "message": {"role": "user", "content": "hi"}})
     broken["timestamp"] = "yesterday"
     response = api.post(reverse(TRANSCRIPTS), {"lines": [*lines, broken]}, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_event"
+    assert_api_error(response, 400, "invalid_event")
     assert not Event.objects.filter(user=user).exists()
 
 
@@ -194,12 +193,11 @@ def test_aider_answers_given_by_yes_always_are_not_labels(api, user):
 )
 def test_aider_bad_input_is_a_400(api, body):
     response = api.post(reverse(AIDER), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_an_unknown_field_is_named_in_the_error(api, user):
     response = api.post(reverse(AIDER), {"text": AIDER_HISTORY, "name": "app"}, format="json")
-    assert response.status_code == 400
-    assert "Unknown field(s): name." in json.dumps(response.json()["error"])
+    error = assert_api_error(response, 400, "invalid_request")
+    assert "Unknown field(s): name." in json.dumps(error)
     assert not Event.objects.filter(user=user).exists()

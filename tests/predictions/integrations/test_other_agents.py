@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from predictions.models import AgentRequest
 from recording.models import Event
+from tests.helpers import assert_api_error
 from tests.predictions.integrations.helpers import trusted_history
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +73,7 @@ def test_codex_pre_tool_use_never_decides(api, user):
 
 def test_codex_malformed_is_a_400(api):
     response = _post(api, "codex-hooks", {"hook_event_name": "PermissionRequest"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_hook"
+    assert_api_error(response, 400, "invalid_hook")
 
 
 # --- Gemini CLI --------------------------------------------------------------------------------
@@ -191,8 +191,7 @@ def test_cursor_asked_then_run_is_yes_asked_then_stop_is_no(api, user):
 )
 def test_cursor_malformed_is_a_400(api, user, body):
     response = _post(api, "cursor-hooks", body)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_hook"
+    assert_api_error(response, 400, "invalid_hook")
     assert not Event.objects.filter(user=user).exists()
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from predictions.integrations.rules import rule_for
 from recording.services import event_ingest
 from tests.factories import event
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 URL = "integrations:claude-code-suggested-rules"
@@ -84,8 +85,7 @@ def test_rules_are_the_callers_own(api, user, other_user):
 @pytest.mark.parametrize("query", ["?min_count=0", "?min_count=x"], ids=["zero", "not-a-number"])
 def test_rules_bad_query_is_a_400(api, query):
     response = api.get(reverse(URL) + query)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_rules_need_credentials(anon_client):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from predictions.integrations.setup import CLAUDE_EVENTS
 from recording.models import Event
-from tests.recording.helpers import error_of
+from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +111,7 @@ def test_the_agents_own_file_shapes(api):
 @pytest.mark.parametrize("agent", ["aider", "vim", "Claude-Code"])
 def test_an_unknown_agent_is_a_404_naming_the_known_ones(api, agent):
     response = _setup(api, agent)
-    assert response.status_code == 404
-    error = error_of(response)
-    assert error["code"] == "not_found"
+    error = assert_api_error(response, 404, "not_found")
     assert "claude-code, codex, gemini, cursor" in error["message"]
 
 
@@ -129,11 +127,9 @@ def test_an_unknown_agent_is_a_404_naming_the_known_ones(api, agent):
 )
 def test_bad_parameters_are_a_400(api, agent, params):
     response = _setup(api, agent, **params)
-    assert response.status_code == 400
-    assert error_of(response)["code"] == "invalid_request"
+    assert_api_error(response, 400, "invalid_request")
 
 
 def test_without_credentials_it_is_a_401(anon_client):
     response = _setup(anon_client, "claude-code")
-    assert response.status_code == 401
-    assert error_of(response)["code"] == "not_authenticated"
+    assert_api_error(response, 401, "not_authenticated")
