@@ -54,7 +54,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from clone_server.text import recency
+from clone_server.text import canonical, recency
 
 HALF_LIFE_DAYS = 60.0
 SESSION_MINUTES = 30.0
@@ -89,7 +89,7 @@ _YES_WORDS = _words(
     "continue do it please lgtm fine run apply confirm"
 )
 _NO_WORDS = _words(
-    "n no nope nah dont don't stop deny denied reject rejected refuse cancel skip abort never "
+    "n no nope nah dont stop deny denied reject rejected refuse cancel skip abort never "
     "not wait hold"
 )
 # Tools whose command's first words name the action: two words of these ("git push").
@@ -100,12 +100,6 @@ _TWO_WORD_HEADS = _words(
 _PATH_KEYS = ("file_path", "path", "notebook_path", "filename", "file")
 _URL_KEYS = ("url", "uri")
 _COMMAND_KEYS = ("command", "cmd")
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-@lru_cache(maxsize=16384)
-def _norm(text: str) -> str:
-    return " ".join(_WORD.findall((text or "").lower().replace("\u2019", "'")))
 
 
 def option_for(reply: str, options: Sequence[str]) -> str | None:
@@ -114,10 +108,10 @@ def option_for(reply: str, options: Sequence[str]) -> str | None:
     Exact (normalised) match first; then, for an option list holding "yes"/"no", the reply's
     first words ("y", "yes please", "go ahead" -> "yes"; "n", "nope, not now" -> "no"); then an
     option whose words the reply starts with ("always allow" -> "always")."""
-    said = _norm(reply)
+    said = canonical(reply)
     if not said:
         return None
-    normal = {_norm(o): o for o in options}
+    normal = {canonical(o): o for o in options}
     if said in normal:
         return normal[said]
     words = said.split()
@@ -125,7 +119,7 @@ def option_for(reply: str, options: Sequence[str]) -> str | None:
     if "yes" in lowered or "no" in lowered:
         head = words[0]
         two = " ".join(words[:2])
-        if head in _NO_WORDS or two in ("do not", "don't"):
+        if head in _NO_WORDS or two == "do not":
             return lowered.get("no")
         if head in _YES_WORDS or two in ("go ahead", "do it"):
             return lowered.get("yes")
@@ -204,7 +198,7 @@ def _request_keys_uncached(*, agent: str, tool: dict[str, Any] | None, text: str
     name = str((tool or {}).get("name") or "").strip()
     tool_input = _tool_input(tool)
     if not name:
-        template = _norm(text.strip().splitlines()[0] if (text or "").strip() else "")
+        template = canonical(text.strip().splitlines()[0] if (text or "").strip() else "")
         return {
             "L0": f"text:{template}",
             "L1": f"text:{template}",
