@@ -256,6 +256,44 @@ LOGGING = {
     },
 }
 
+# --- Background work (Celery) ----------------------------------------------------------------
+# Redis (or RabbitMQ) in production; empty runs every task in-process after its request commits.
+CLONE_BROKER_URL = env.str("CLONE_BROKER_URL", default="")
+CELERY_BROKER_URL = CLONE_BROKER_URL or "memory://localhost/"
+CELERY_TASK_ALWAYS_EAGER = not CLONE_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A task is acknowledged only once it finished: a worker that dies mid-task loses nothing, the
+# broker hands the task to another worker (every task is idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "clone"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged task to another worker after this long (a crashed worker's task).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CLONE_BROKER_VISIBILITY_TIMEOUT", default=3600)
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "calibration-refit-daily": {
+        "task": "predictions.tasks.calibration_refit_all",
+        "schedule": env.float("CLONE_CALIBRATION_REFIT_EVERY_S", default=24 * 3600.0),
+    },
+}
+# Promotion runs once this many raw rows wait for an episode, or after this long without a new one.
+CLONE_PROMOTE_AFTER_EVENTS = env.int("CLONE_PROMOTE_AFTER_EVENTS", default=50)
+CLONE_PROMOTE_IDLE_SECONDS = env.float("CLONE_PROMOTE_IDLE_SECONDS", default=60.0)
+# Turn automatic promotion off (then only the promote endpoints and the command promote).
+CLONE_PROMOTE_AUTOMATICALLY = env.bool("CLONE_PROMOTE_AUTOMATICALLY", default=True)
+# Provider failures that may pass (rate limit, outage, timeout) retry this often, backing off.
+CLONE_PROMOTE_MAX_RETRIES = env.int("CLONE_PROMOTE_MAX_RETRIES", default=8)
+CLONE_PROMOTE_RETRY_BASE_S = env.float("CLONE_PROMOTE_RETRY_BASE_S", default=10.0)
+CLONE_PROMOTE_RETRY_MAX_S = env.float("CLONE_PROMOTE_RETRY_MAX_S", default=900.0)
+# After a failure that retrying cannot fix (the key refused, unusable output), wait this long.
+CLONE_PROMOTE_HOLD_AFTER_ERROR_S = env.float("CLONE_PROMOTE_HOLD_AFTER_ERROR_S", default=3600.0)
+
 # --- Memory ----------------------------------------------------------------------------------
 CLONE_MEMORY_SYNC_CHUNK = env.int("CLONE_MEMORY_SYNC_CHUNK", default=2000)
 CLONE_MEMORY_BUNDLE_FACTS = env.int("CLONE_MEMORY_BUNDLE_FACTS", default=20)
