@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from memories.models import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
+from memories import selectors
+from memories.models import EpisodicMemory, MemoryUpkeep, RawMemory, SemanticMemory, UserProfile
 
 
 @admin.register(UserProfile)
@@ -39,3 +40,32 @@ class RawMemoryAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "event", "session", "episode"]
     readonly_fields = ["search"]
     date_hierarchy = "occurred_at"
+
+
+@admin.register(MemoryUpkeep)
+class MemoryUpkeepAdmin(admin.ModelAdmin):
+    """Per person, what ``GET /api/memory/status/`` shows them."""
+
+    list_display = [
+        "user",
+        "last_synced_at",
+        "last_promoted_at",
+        "scheduled_for",
+        "running_since",
+        "last_error_code",
+        "last_error_at",
+        "held_until",
+    ]
+    list_filter = ["last_error_code"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["raw_rows_pending", "episodes_pending"]
+
+    @admin.display(description="raw rows not yet in an episode")
+    def raw_rows_pending(self, upkeep: MemoryUpkeep) -> int:
+        return selectors.memory_status(user=upkeep.user)["raw_rows_pending"]
+
+    @admin.display(description="episodes not yet distilled")
+    def episodes_pending(self, upkeep: MemoryUpkeep) -> int:
+        return selectors.memory_status(user=upkeep.user)["episodes_pending"]

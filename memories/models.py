@@ -192,3 +192,33 @@ class RawMemory(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class MemoryUpkeep(models.Model):
+    """Per person: the background promotion's schedule and outcome, shown by
+    ``GET /api/memory/status/`` and the admin. One row per person, created at their first ingest."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_upkeep"
+    )
+    # Set while a promotion task is queued or running; a task carrying another token was
+    # superseded and does nothing (at most one effective task per person).
+    task_token = models.UUIDField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    # After a failure that retrying cannot fix, nothing is scheduled before this time.
+    held_until = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_promoted_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True, default="")
+    last_error_message = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # Failures in a row of the current task (reset by a successful step).
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "memory upkeep"
+        verbose_name_plural = "memory upkeep"
+
+    def __str__(self) -> str:
+        return f"memory upkeep of user {self.user_id}"

@@ -4,13 +4,20 @@ import json
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from memories import conf
-from memories.models import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
+from memories.models import (
+    EpisodicMemory,
+    MemoryUpkeep,
+    RawMemory,
+    SemanticMemory,
+    UserProfile,
+)
 from memories.person_settings import PersonSettings, settings_of
 from memories.relevance import relevant_search
 from recording.models import Event
@@ -285,3 +292,36 @@ def context_bundle(
             user=user, agent_inputs=[agent_input], limit=relevant_limit
         )[0]
     return bundle
+
+
+def raw_rows_count(*, user: User, event_keys: list[str]) -> int:
+    """How many of these events (producer ids) have their raw row."""
+    return RawMemory.objects.filter(user=user, event_key__in=event_keys).count()
+
+
+def memory_status(*, user: User) -> dict[str, Any]:
+    """How fresh the person's memory is: the last sync and promotion, what still waits for a
+    promotion, the last promotion error, and when the next run is due (four small queries)."""
+    upkeep = MemoryUpkeep.objects.filter(user=user).first() or MemoryUpkeep(user=user)
+    queued = upkeep.task_token is not None
+    error = None
+    if upkeep.last_error_code:
+        error = {
+            "code": upkeep.last_error_code,
+            "message": upkeep.last_error_message,
+            "at": upkeep.last_error_at,
+        }
+    return {
+        "automatic": bool(settings.CLONE_PROMOTE_AUTOMATICALLY),
+        "runner": "in_process" if settings.CELERY_TASK_ALWAYS_EAGER else "worker",
+        "last_sync_at": upkeep.last_synced_at,
+        "last_promotion_at": upkeep.last_promoted_at,
+        "raw_rows_pending": RawMemory.objects.filter(user=user, episode__isnull=True).count(),
+        "episodes_pending": EpisodicMemory.objects.filter(
+            user=user, distilled_at__isnull=True
+        ).count(),
+        "running": queued and upkeep.running_since is not None,
+        "next_run_at": upkeep.scheduled_for if queued else None,
+        "held_until": upkeep.held_until,
+        "last_error": error,
+    }

@@ -30,6 +30,30 @@ class SyncOutput(serializers.Serializer):
     created = serializers.IntegerField()
 
 
+class PromotionErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class MemoryStatusOutput(serializers.Serializer):
+    automatic = serializers.BooleanField(help_text="Promotion runs by itself after ingest.")
+    runner = serializers.ChoiceField(
+        choices=["worker", "in_process"],
+        help_text="Celery workers, or in the server process after each request (no broker).",
+    )
+    last_sync_at = serializers.DateTimeField(allow_null=True)
+    last_promotion_at = serializers.DateTimeField(allow_null=True)
+    raw_rows_pending = serializers.IntegerField(help_text="Raw rows not yet in an episode.")
+    episodes_pending = serializers.IntegerField(help_text="Episodes not yet distilled.")
+    running = serializers.BooleanField()
+    next_run_at = serializers.DateTimeField(allow_null=True)
+    held_until = serializers.DateTimeField(
+        allow_null=True, help_text="After an error retrying cannot fix, nothing runs before."
+    )
+    last_error = PromotionErrorOutput(allow_null=True)
+
+
 class ContextInput(serializers.Serializer):
     agent_input = StrictCharField(
         required=False, allow_blank=True, max_length=20_000, trim_whitespace=False

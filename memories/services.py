@@ -184,10 +184,33 @@ def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
     return len(created)
 
 
+_SYNC_FIELDS = ("id", "session_id", "event_id", "kind", "occurred_at", "payload")
+
+
+def raw_rows_create(*, user: User, event_ids: list[str]) -> int:
+    """The RawMemory rows of these just-stored events (producer ids), in the caller's
+    transaction: an ingested event is in memory, and in the relevance search, when the ingest
+    returns. Events that already have a row are skipped."""
+    created = 0
+    size = conf.sync_chunk_size()
+    for start in range(0, len(event_ids), size):
+        events = list(
+            Event.objects.filter(
+                user=user, event_id__in=event_ids[start : start + size], raw_memory__isnull=True
+            )
+            .order_by("occurred_at", "id")
+            .values(*_SYNC_FIELDS)
+        )
+        if events:
+            created += _sync_chunk(user=user, events=events)
+    return created
+
+
 def raw_sync(*, user: User) -> int:
     """Create the RawMemory rows for the user's events that have none; return how many.
 
-    Idempotent and incremental: a second call creates nothing, and concurrent calls never
+    Ingest creates the rows of new events itself (``raw_rows_create``); this fills in events
+    stored without one (before an upgrade, or with memory upkeep off). Idempotent and incremental: a second call creates nothing, and concurrent calls never
     create a row twice (the unique event link decides). Events are read in chunks of
     ``CLONE_MEMORY_SYNC_CHUNK`` in time order, each chunk committed on its own, so a large
     backlog never loads at once and an interrupted sync resumes where it stopped. Replies are
@@ -202,11 +225,7 @@ def raw_sync(*, user: User) -> int:
             pending = pending.filter(
                 Q(occurred_at__gt=cursor[0]) | Q(occurred_at=cursor[0], id__gt=cursor[1])
             )
-        events = list(
-            pending.order_by("occurred_at", "id").values(
-                "id", "session_id", "event_id", "kind", "occurred_at", "payload"
-            )[:size]
-        )
+        events = list(pending.order_by("occurred_at", "id").values(*_SYNC_FIELDS)[:size])
         if not events:
             return created
         created += _sync_chunk(user=user, events=events)

@@ -6,6 +6,7 @@ app_name = "memories"
 
 urlpatterns = [
     path("sync/", views.SyncView.as_view(), name="sync"),
+    path("status/", views.MemoryStatusView.as_view(), name="status"),
     path("context/", views.ContextView.as_view(), name="context"),
     path("promote/episodes/", views.PromoteEpisodesView.as_view(), name="promote-episodes"),
     path("promote/facts/", views.PromoteFactsView.as_view(), name="promote-facts"),

@@ -12,6 +12,7 @@ from memories.serializers import (
     FactInput,
     FactOutput,
     FactPatchInput,
+    MemoryStatusOutput,
     ProfileInput,
     ProfileOutput,
     ProfilePatchInput,
@@ -33,6 +34,18 @@ class SyncView(APIView):
     def post(self, request):
         created = services.raw_sync(user=request.user)
         return Response({"created": created})
+
+
+class MemoryStatusView(APIView):
+    @extend_schema(
+        responses={200: MemoryStatusOutput},
+        description=(
+            "How fresh the person's memory is: last sync and promotion, raw rows not yet in an "
+            "episode, episodes not yet distilled, the last promotion error, the next run."
+        ),
+    )
+    def get(self, request):
+        return Response(MemoryStatusOutput(selectors.memory_status(user=request.user)).data)
 
 
 class ContextView(APIView):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from clone_server.errors import ApiError
 from recording.models import Event, RecordingSession
+from recording.signals import events_recorded
 from recording.validation import event_problems, parse_occurred_at
 
 
@@ -185,8 +186,9 @@ def event_ingest(*, user: User, events: list[Any]) -> IngestResult:
     one invalid event rejects the request and nothing is stored. Idempotent on
     ``(user, id)``: an id already stored (or repeated within the request) is reported as a
     duplicate and changes nothing; concurrent requests with the same ids store each event once.
-    Session counters count only the events actually created. A constant number of queries
-    (four), whatever the number of events or sessions.
+    Session counters count only the events actually created. The layers above hear of the
+    created events (``recording.signals.events_recorded``) inside the same transaction. A
+    constant number of queries, whatever the number of events or sessions.
     """
     limit = max_events_per_request()
     if len(events) > limit:
@@ -229,6 +231,8 @@ def event_ingest(*, user: User, events: list[Any]) -> IngestResult:
         event = unique[event_id]
         counts[session_ids[event["session_id"]]].append(event["_occurred_at"])
     _sessions_count(counts=counts)
+    if created:
+        events_recorded.send(sender=Event, user=user, event_ids=sorted(created))
 
     for event_id in unique:
         (result.created if event_id in created else result.duplicates).append(event_id)

@@ -43,6 +43,13 @@ def _no_thin_evidence_rule(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_automatic_promotion(settings):
+    """Tests of other features create episodes and facts when they choose to; the tests of
+    background promotion (tests/memories/test_upkeep.py, test_worker.py) turn it on."""
+    settings.CLONE_PROMOTE_AUTOMATICALLY = False
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
 

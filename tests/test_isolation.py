@@ -42,6 +42,7 @@ SKIPPED_NAMESPACES = {"admin", "web"}
 # GET endpoints that hold no rows of the caller's, so "B sees its own rows" cannot apply.
 NO_ROWS = {
     "recording:schema",
+    "memories:status",  # counts and times only
     "predictions:stats",
     "predictions:trust",
     "integrations:claude-code-suggested-rules",

@@ -16,6 +16,7 @@ from clone_server.owned_rows import user_owned_models, user_rows
 from memories import promotion
 from memories.models import SemanticMemory
 from memories.services import fact_create, profile_calibration_set, profile_update, raw_sync
+from memories.upkeep import promotion_schedule
 from predictions.integrations.requests import request_announce
 from predictions.services import prediction_create, prediction_feedback
 from recording.services import event_ingest
@@ -68,6 +69,7 @@ def build_world(user, fake_anthropic, *, marker: str, at=BASE_TIME) -> World:
     ]
     event_ingest(user=user, events=events)
     raw_sync(user=user)
+    promotion_schedule(user_id=user.pk)  # what runs after the ingest commits: the upkeep row
 
     fake_anthropic.respond_with(
         lambda req: tool_reply({"title": f"{marker} episode", "summary": f"{marker} summary"})

@@ -43,6 +43,7 @@ from clone_server.text import canonical, tokens
 from memories.promotion import episodes_promote, facts_promote
 from memories.selectors import profile_get
 from memories.services import raw_sync
+from memories.upkeep import automatic_promotion_paused
 from predictions import judge as judging
 from predictions import services
 from predictions.models import Prediction
@@ -220,6 +221,8 @@ def _promote(user: User) -> None:
         pass
 
 
+# The replay promotes itself, once per day of data; promotion after each ingest would differ.
+@automatic_promotion_paused()
 def replay_run(
     *,
     user: User,

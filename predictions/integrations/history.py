@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from memories.services import raw_sync
+from memories.selectors import raw_rows_count
 from predictions.models import AgentRequest, AgentRequestState, Prediction
 from predictions.services import calibration_refit
 from recording.models import Event
@@ -63,14 +63,17 @@ def history_import(
     events_validate(events=events)
     kind_of = {e["id"]: _KINDS.get(e["kind"], e["kind"]) for e in events}
     created: Counter[str] = Counter({name: 0 for name in _KINDS.values()})
+    created_ids: list[str] = []
     duplicates: Counter[str] = Counter({name: 0 for name in _KINDS.values()})
     size = max(1, settings.CLONE_MAX_EVENTS_PER_REQUEST)
     with transaction.atomic():
         for start in range(0, len(events), size):
             result = event_ingest(user=user, events=events[start : start + size])
             created.update(kind_of[i] for i in result.created)
+            created_ids.extend(result.created)
             duplicates.update(kind_of[i] for i in result.duplicates)
-    synced = raw_sync(user=user) if any(created.values()) else 0
+    # Ingest put the new events in memory, in the same transaction: count their rows.
+    synced = raw_rows_count(user=user, event_keys=created_ids) if created_ids else 0
     return ImportResult(
         created=dict(created), duplicates=dict(duplicates), skipped=dict(skipped), synced=synced
     )

@@ -21,7 +21,8 @@ Standalone, for benchmarks::
     python -m tests.fakes.anthropic --port 8765 --delay-ms 300 --reply-file reply.json
 
 answers every request with a tool call whose input is the JSON object in ``reply.json``
-(``{}`` without one), after the delay. It prints the URL it listens on, then serves until
+(``{}`` without one), after the delay; with ``--tool-replies-file``, a call of a tool named there
+gets that tool's input instead. It prints the URL it listens on, then serves until
 interrupted.
 """
 
@@ -348,6 +349,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="wait before each answer")
     parser.add_argument("--reply-file", help="JSON object used as every tool call's input")
+    parser.add_argument(
+        "--tool-replies-file",
+        help="JSON object {tool name: input}: the input for a call of that tool (else reply-file)",
+    )
     parser.add_argument("--input-tokens", type=int, default=DEFAULT_USAGE["input_tokens"])
     parser.add_argument("--output-tokens", type=int, default=DEFAULT_USAGE["output_tokens"])
     args = parser.parse_args(argv)
@@ -358,11 +363,19 @@ def main(argv: list[str] | None = None) -> None:
             tool_input = json.load(handle)
         if not isinstance(tool_input, dict):
             parser.error("--reply-file must hold a JSON object")
+    by_tool: dict = {}
+    if args.tool_replies_file:
+        with open(args.tool_replies_file, encoding="utf-8") as handle:
+            by_tool = json.load(handle)
     usage = {"input_tokens": args.input_tokens, "output_tokens": args.output_tokens}
+    replies = {
+        name: slow_reply(args.delay_ms / 1000, then=tool_reply(value, usage=usage))
+        for name, value in by_tool.items()
+    }
     reply = slow_reply(args.delay_ms / 1000, then=tool_reply(tool_input, usage=usage))
 
     fake = FakeAnthropic(host=args.host, port=args.port, keep_requests=False)
-    fake.respond_with(lambda request: reply)
+    fake.respond_with(lambda request: replies.get(_tool_name(request), reply))
     print(f"fake Anthropic listening on {fake.base_url}", flush=True)
     try:
         fake.serve_forever()

@@ -16,6 +16,19 @@ from tests.memories.helpers import dialogue, ingest
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _events_stored_without_memory():
+    """Ingest creates the raw rows of new events itself (tests/memories/test_upkeep.py); sync
+    is the backfill for events stored without them, as before an upgrade. Here ingest stores
+    only the events."""
+    from memories.upkeep import on_events_recorded
+    from recording.signals import events_recorded
+
+    events_recorded.disconnect(on_events_recorded, sender=Event, dispatch_uid="memories.raw")
+    yield
+    events_recorded.connect(on_events_recorded, sender=Event, dispatch_uid="memories.raw")
+
+
 def test_sync_creates_one_row_per_event_then_a_second_call_creates_nothing(api, user):
     ingest(user, event("terminal_turn"), event("note"), event("agent_prompt"))
     first = api.post(reverse("memories:sync"))
