@@ -75,6 +75,16 @@ def prediction_get(*, user: User, prediction_id: int) -> Prediction:
     return prediction
 
 
+def calibration_user_ids() -> list[int]:
+    """The people with labelled predictions: those a calibration refit concerns, by id."""
+    return list(
+        Prediction.objects.filter(outcome__isnull=False)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
 def calibration_training_set(
     *, user: User, limit: int = MAX_LABELS
 ) -> tuple[list[float], list[float]]:

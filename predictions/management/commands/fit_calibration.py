@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from predictions.models import Prediction
+from predictions.selectors import calibration_user_ids
 from predictions.services import calibration_refit
 
 
@@ -42,8 +42,8 @@ def _refit_in_child(user_ids: list[int]) -> tuple[dict[str, int], list[str]]:
 
 class Command(BaseCommand):
     help = (
-        "Refit every user's Platt calibration from their labelled predictions (run daily from "
-        "cron). Safe to run while the service serves. --shard i/n splits the users between n "
+        "Refit every user's Platt calibration from their labelled predictions (Celery beat "
+        "does it daily; or run it from cron). Safe to run while the service serves. --shard i/n splits the users between n "
         "cron jobs (by user id); --jobs N uses N processes on this machine."
     )
 
@@ -59,16 +59,14 @@ class Command(BaseCommand):
     def handle(self, *args, user=None, shard=None, jobs=1, **options):
         if jobs < 1:
             raise CommandError("--jobs must be at least 1.")
-        User = get_user_model()
         if user is not None:
-            users = User.objects.filter(username=user)
-            if not users.exists():
+            user_ids = list(
+                get_user_model().objects.filter(username=user).values_list("pk", flat=True)
+            )
+            if not user_ids:
                 raise CommandError(f"No user named {user!r}.")
         else:
-            users = User.objects.filter(
-                pk__in=Prediction.objects.filter(outcome__isnull=False).values("user_id")
-            )
-        user_ids = list(users.order_by("pk").values_list("pk", flat=True))
+            user_ids = calibration_user_ids()
         if shard is not None:
             index, count = _shard(shard)
             user_ids = [pk for pk in user_ids if pk % count == index]
