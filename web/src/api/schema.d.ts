@@ -459,6 +459,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/memory/status/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description How fresh the person's memory is: last sync and promotion, raw rows not yet in an episode, episodes not yet distilled, the last promotion error, the next run. */
+        get: operations["memory_status_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/memory/sync/": {
         parameters: {
             query?: never;
@@ -970,6 +987,34 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        MemoryStatusOutput: {
+            /** @description Promotion runs by itself after ingest. */
+            automatic: boolean;
+            /**
+             * @description Celery workers, or in the server process after each request (no broker).
+             *
+             *     * `worker` - worker
+             *     * `in_process` - in_process
+             */
+            runner: components["schemas"]["RunnerEnum"];
+            /** Format: date-time */
+            last_sync_at: string | null;
+            /** Format: date-time */
+            last_promotion_at: string | null;
+            /** @description Raw rows not yet in an episode. */
+            raw_rows_pending: number;
+            /** @description Episodes not yet distilled. */
+            episodes_pending: number;
+            running: boolean;
+            /** Format: date-time */
+            next_run_at: string | null;
+            /**
+             * Format: date-time
+             * @description After an error retrying cannot fix, nothing runs before.
+             */
+            held_until: string | null;
+            last_error: components["schemas"]["PromotionErrorOutput"] | null;
+        };
         /**
          * @description * `platt` - platt
          *     * `identity` - identity
@@ -1263,6 +1308,12 @@ export interface components {
         PromoteFactsInputRequest: {
             max_episodes?: number;
         };
+        PromotionErrorOutput: {
+            code: string;
+            message: string;
+            /** Format: date-time */
+            at: string;
+        };
         RawOutput: {
             readonly id: number;
             event_id: string;
@@ -1304,6 +1355,12 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description * `worker` - worker
+         *     * `in_process` - in_process
+         * @enum {string}
+         */
+        RunnerEnum: "worker" | "in_process";
         SessionOutput: {
             id: string;
             /** Format: date-time */
@@ -3662,6 +3719,43 @@ export interface operations {
             };
             /** @description Not found (another user's objects are never visible). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The Accept header rules out application/json. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    memory_status_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryStatusOutput"];
+                };
+            };
+            /** @description No valid credentials (JWT or API key). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
