@@ -104,13 +104,23 @@ def redis_available() -> bool:
     return False
 
 
+# Promotion's answers: an episode for each group of raw rows, no new fact from a batch.
+PROMOTION_ANSWERS = {
+    "record_episode": {"title": "A working session", "summary": "The person worked."},
+    "record_facts": {"new": [], "reinforce": []},
+}
+
+
 @contextlib.contextmanager
 def fake_model(delay_ms: float = 0.0) -> Iterator[str]:
     """The fake Messages API (tests/fakes/anthropic.py) in its own process; yields its URL and
-    stops it (by its pid) on exit."""
+    stops it (by its pid) on exit. It answers predictions and promotion alike."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(FAKE_ANSWER, handle)
         reply_file = handle.name
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(PROMOTION_ANSWERS, handle)
+        tool_replies_file = handle.name
     process = subprocess.Popen(
         [
             sys.executable,
@@ -122,6 +132,8 @@ def fake_model(delay_ms: float = 0.0) -> Iterator[str]:
             str(delay_ms),
             "--reply-file",
             reply_file,
+            "--tool-replies-file",
+            tool_replies_file,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -141,6 +153,7 @@ def fake_model(delay_ms: float = 0.0) -> Iterator[str]:
             process.kill()
             process.wait(timeout=5)
         Path(reply_file).unlink(missing_ok=True)
+        Path(tool_replies_file).unlink(missing_ok=True)
 
 
 def percentile(values: list[float], p: float) -> float:
