@@ -1,13 +1,13 @@
 """Celery tasks of the Memory layer: thin wrappers over ``memories.upkeep``."""
 
-from celery import shared_task
 from django.conf import settings
 
 from clone_server import llm
+from clone_server.celery import app
 from memories import upkeep
 
 
-@shared_task(bind=True, name="memories.tasks.memory_promote", max_retries=None)
+@app.task(bind=True, name="memories.tasks.memory_promote", max_retries=None)
 def memory_promote(self, user_id: int, token: str) -> str:
     """One promotion step for the person; queues the next while work remains (in-process,
     carries on in this call). Provider failures that pass with time retry with backoff and

@@ -16,6 +16,7 @@ killed mid-step leaves nothing half-written and the redelivered task completes t
 import contextlib
 import contextvars
 import enum
+import logging
 import random
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from clone_server import llm
 from memories import conf, services
 from memories.models import MemoryUpkeep, RawMemory
 from memories.promotion import episodes_promote, facts_promote
+
+logger = logging.getLogger(__name__)
 
 # Failures that pass with time: retried with backoff. Anything else is held (no blind retries).
 RETRYABLE_ERRORS = (llm.LLMRateLimited, llm.LLMUnavailable, llm.LLMTimeout)
@@ -71,7 +74,8 @@ def events_remember(*, user: User, event_ids: list[str]) -> int:
     person's promotion is scheduled. Returns the rows created."""
     created = services.raw_rows_create(user=user, event_ids=event_ids)
     user_id = user.pk
-    transaction.on_commit(lambda: promotion_schedule(user_id=user_id))
+    # Robust: the events are stored; a scheduling failure is logged, never the ingest's error.
+    transaction.on_commit(lambda: promotion_schedule(user_id=user_id), robust=True)
     return created
 
 
@@ -139,7 +143,14 @@ def promotion_schedule(*, user_id: int) -> None:
                 queued = (str(upkeep.task_token), due)
         upkeep.save(update_fields=fields)
     if queued is not None:
-        _enqueue(user_id=user_id, token=queued[0], at=queued[1])
+        try:
+            _enqueue(user_id=user_id, token=queued[0], at=queued[1])
+        except Exception:
+            # The broker is down: forget the token, so the next ingest queues again.
+            logger.warning("Could not queue the promotion of user %s", user_id, exc_info=True)
+            MemoryUpkeep.objects.filter(user_id=user_id, task_token=queued[0]).update(
+                task_token=None, scheduled_for=None
+            )
 
 
 def _enqueue(*, user_id: int, token: str, at: datetime) -> None:

@@ -309,6 +309,24 @@ def test_rows_that_arrive_during_a_step_keep_the_person_scheduled(
     assert MemoryUpkeep.objects.get(user=user).task_token is not None
 
 
+def test_an_unreachable_broker_never_fails_the_ingest_and_the_next_ingest_queues_again(
+    api, user, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(upkeep, "_enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _ingest(api, [event("note")])
+    assert response.status_code == 201
+    assert RawMemory.objects.filter(user=user).count() == 1
+    assert MemoryUpkeep.objects.get(user=user).task_token is None
+    monkeypatch.setattr(upkeep, "_enqueue", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        _ingest(api, [event("note")])
+    assert len(queued) == 1
+
+
 def test_a_lost_task_is_replaced_by_the_next_ingest(
     api, user, queued, django_capture_on_commit_callbacks
 ):

@@ -99,11 +99,19 @@ def broker(settings):
     settings.CLONE_PROMOTE_AFTER_EVENTS = 50
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
+    _forget_connections()
     try:
         yield client
     finally:
         celery_app.conf.update(saved)
+        _forget_connections()
         client.flushdb()
+
+
+def _forget_connections() -> None:
+    """Drop pooled broker connections, so the next publish connects to the broker now set."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture

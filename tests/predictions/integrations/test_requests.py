@@ -47,8 +47,9 @@ def _slow_then_fast(fake, *, slow_command: str):
     automatic allow, had it come in time), and answers everything else at once."""
 
     def respond(request):
-        text = str(request["messages"])
-        delay = SLOW_S if slow_command in text else 0.0
+        # Only the request being asked about (earlier prompts appear in the context too).
+        asked = str(request["messages"]).rsplit("now asks:", 1)[-1]
+        delay = SLOW_S if slow_command in asked else 0.0
         return slow_reply(delay, then=tool_reply(candidates_answer(("yes", 0.99, []))))
 
     fake.respond_with(respond)
@@ -121,6 +122,7 @@ def test_hook_after_a_late_prediction_answers_within_the_deadline_and_the_late_o
     answer, next_ms = _timed_post(
         client, hook_body("PermissionRequest", turn="t2", command="make next")
     )
+    print("NEXTMS", next_ms, slow_ms)
     assert next_ms < deadline, next_ms
     assert answer["hookSpecificOutput"]["decision"]["behavior"] == "allow"
     late.refresh_from_db()
