@@ -1,12 +1,12 @@
 """Celery tasks of the Prediction layer: the daily calibration refit, one task per person."""
 
-from celery import shared_task
 from django.contrib.auth.models import User
 
+from clone_server.celery import app
 from predictions import selectors, services
 
 
-@shared_task(name="predictions.tasks.calibration_refit_all")
+@app.task(name="predictions.tasks.calibration_refit_all")
 def calibration_refit_all() -> int:
     """Fan out one refit per person with labels (from beat, daily); how many were queued."""
     user_ids = selectors.calibration_user_ids()
@@ -15,7 +15,7 @@ def calibration_refit_all() -> int:
     return len(user_ids)
 
 
-@shared_task(name="predictions.tasks.calibration_refit_user")
+@app.task(name="predictions.tasks.calibration_refit_user")
 def calibration_refit_user(user_id: int) -> str:
     """Refit one person's calibration (the service ``fit_calibration`` uses too). Idempotent:
     a second run fits the same labels to the same curve."""
