@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('memories', '0005_person_settings'),
+        ('memories', '0006_profile_min_labels_for_auto'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
