@@ -26,7 +26,10 @@ def test_status_counts_what_was_just_recorded(cli):
     assert cli("record", "note", "status counts this note").returncode == 0
     after = cli("--json", "status").json["counts"]
     assert after["events"] == before["events"] + 1
-    assert after["facts"] == before["facts"]
+    # The server promotes memory after the ingest (in-process here): the note may become a fact,
+    # nothing is ever lost.
+    assert after["facts"] >= before["facts"]
+    assert after["predictions"] == before["predictions"]
 
 
 def test_status_for_a_person(cli, server, alice_key):
