@@ -210,8 +210,8 @@ def raw_sync(*, user: User) -> int:
     """Create the RawMemory rows for the user's events that have none; return how many.
 
     Ingest creates the rows of new events itself (``raw_rows_create``); this fills in events
-    stored without one (before an upgrade, or with memory upkeep off). Idempotent and incremental: a second call creates nothing, and concurrent calls never
-    create a row twice (the unique event link decides). Events are read in chunks of
+    stored without one (before an upgrade). Idempotent and incremental: a second call creates
+    nothing, and concurrent calls never create a row twice (the unique event link decides). Events are read in chunks of
     ``CLONE_MEMORY_SYNC_CHUNK`` in time order, each chunk committed on its own, so a large
     backlog never loads at once and an interrupted sync resumes where it stopped. Replies are
     linked to their prompts whichever of the two is synced first.
