@@ -29,3 +29,20 @@ def candidates_answer(*candidates: tuple[str, float, list[int]]) -> dict[str, An
 
 def a_fact(user, text: str = "Answers yes to running tests.", importance: float = 0.5):
     return fact_create(user=user, text=text, kind="preference", importance=importance)
+
+
+def labelled_predictions(user, fake_anthropic, rows) -> None:
+    """One prediction per ``(confidence, outcome)`` in ``rows`` (the fake model answers "yes" at
+    that confidence), each given that feedback: labels for the calibration fit."""
+    from predictions.services import prediction_create, prediction_feedback
+    from tests.fakes.anthropic import tool_reply
+
+    for confidence, outcome in rows:
+        fake_anthropic.queue(tool_reply(candidates_answer(("yes", confidence, []))))
+        prediction = prediction_create(user=user, agent="a", agent_input="Ship it?")
+        prediction_feedback(
+            user=user,
+            prediction_id=prediction.id,
+            outcome=outcome,
+            actual_reply="" if outcome == "accepted" else "no",
+        )

@@ -7,23 +7,13 @@ from clone_server.celery import app as celery_app
 from memories.selectors import profile_get
 from predictions import tasks
 from predictions.selectors import calibration_user_ids
-from predictions.services import prediction_create, prediction_feedback
-from tests.fakes.anthropic import tool_reply
-from tests.predictions.helpers import candidates_answer
+from tests.predictions.helpers import labelled_predictions
 
 pytestmark = pytest.mark.django_db
 
 
 def _labelled(user, fake_anthropic, outcomes):
-    for outcome in outcomes:
-        fake_anthropic.queue(tool_reply(candidates_answer(("yes", 0.8, []))))
-        prediction = prediction_create(user=user, agent="a", agent_input="Ship it?")
-        prediction_feedback(
-            user=user,
-            prediction_id=prediction.id,
-            outcome=outcome,
-            actual_reply="" if outcome == "accepted" else "no",
-        )
+    labelled_predictions(user, fake_anthropic, [(0.8, outcome) for outcome in outcomes])
 
 
 def test_beat_schedules_the_refit_daily():

@@ -11,23 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from memories.selectors import profile_get
 from predictions.models import Prediction
 from predictions.selectors import calibration_training_set
-from predictions.services import prediction_create, prediction_feedback
+from predictions.services import prediction_create
 from tests.fakes.anthropic import tool_reply
-from tests.predictions.helpers import candidates_answer
+from tests.predictions.helpers import candidates_answer, labelled_predictions
 
 ROWS = [(0.9, "accepted"), (0.9, "rejected"), (0.2, "rejected"), (0.6, "edited")] * 2
 
 
 def _labelled(user, fake_anthropic, rows=ROWS):
-    for confidence, outcome in rows:
-        fake_anthropic.queue(tool_reply(candidates_answer(("yes", confidence, []))))
-        prediction = prediction_create(user=user, agent="a", agent_input="Ship it?")
-        prediction_feedback(
-            user=user,
-            prediction_id=prediction.id,
-            outcome=outcome,
-            actual_reply="" if outcome == "accepted" else "no",
-        )
+    labelled_predictions(user, fake_anthropic, rows)
 
 
 def _fitted(user) -> bool:
