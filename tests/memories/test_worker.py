@@ -38,13 +38,20 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, what: str = "") -> None:
+def _wait_for(
+    condition: Callable[[], bool],
+    *,
+    timeout: float = 30.0,
+    what: str = "",
+    logs: Callable[[], str] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or condition.__name__}")
+    shown = f"\n--- worker log ---\n{logs()[-4000:]}" if logs else ""
+    raise AssertionError(f"timed out waiting for {what or condition.__name__}{shown}")
 
 
 class Model:
@@ -168,6 +175,9 @@ class Workers:
     def log(self, worker: subprocess.Popen) -> str:
         return (self.logs / f"w{self.started.index(worker)}.log").read_text()
 
+    def all_logs(self) -> str:
+        return "\n".join(map(self.log, self.started))
+
     def kill(self, worker: subprocess.Popen) -> None:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
@@ -230,7 +240,7 @@ def _one_home_per_row(user) -> None:
 def test_ingest_alone_brings_episodes_and_facts(api, user, workers, model):
     workers.start()
     _ingest(api, _session("a", 5) + _session("b", 3, start=BASE_TIME + timedelta(days=1)))
-    _wait_for(lambda: _promoted(user), what="promotion by the worker")
+    _wait_for(lambda: _promoted(user), what="promotion by the worker", logs=workers.all_logs)
     assert EpisodicMemory.objects.filter(user=user).count() == 2
     _one_home_per_row(user)
     status = api.get(reverse("memories:status")).json()
@@ -246,7 +256,12 @@ def test_a_hundred_ingests_run_one_task_at_a_time_for_the_person(api, user, work
     workers.start()
     for i in range(100):
         _ingest(api, [event("note", session_id="s", payload={"text": f"note {i}"})])
-    _wait_for(lambda: _promoted(user), timeout=60, what="promotion of 100 ingests")
+    _wait_for(
+        lambda: _promoted(user),
+        timeout=60,
+        what="promotion of 100 ingests",
+        logs=workers.all_logs,
+    )
     _one_home_per_row(user)
     assert model.most_in_flight == 1  # two workers, never both on this person
     runs = sum(log.count("memory_promote[") for log in map(workers.log, workers.started))
@@ -262,7 +277,7 @@ def test_a_rate_limit_is_retried_after_retry_after_then_succeeds(
     )
     workers.start()
     _ingest(api, _session("a", 3))
-    _wait_for(lambda: _promoted(user), what="promotion after the rate limit")
+    _wait_for(lambda: _promoted(user), what="promotion after the rate limit", logs=workers.all_logs)
     assert fake_anthropic.calls >= 2
     _one_home_per_row(user)
     status = api.get(reverse("memories:status")).json()
@@ -280,7 +295,7 @@ def test_a_refused_key_is_not_retried_and_shows_in_the_status(api, user, workers
     def failed() -> bool:
         return api.get(reverse("memories:status")).json()["last_error"] is not None
 
-    _wait_for(failed, what="the failure in the status")
+    _wait_for(failed, what="the failure in the status", logs=workers.all_logs)
     time.sleep(2.0)  # several retry delays: none may come
     assert fake_anthropic.calls == 1
     status = api.get(reverse("memories:status")).json()
@@ -295,7 +310,8 @@ def test_a_worker_killed_mid_promotion_leaves_nothing_half_written(
     api, user, workers, model, fake_anthropic
 ):
     # A short visibility timeout, so the broker hands the unacknowledged task on quickly.
-    env = {"CLONE_BROKER_VISIBILITY_TIMEOUT": "3"}
+    visibility_s = 3
+    env = {"CLONE_BROKER_VISIBILITY_TIMEOUT": str(visibility_s)}
     model.delay_s = 30.0
     first = workers.start(**env)
     _ingest(api, _session("a", 4) + _session("b", 4, start=BASE_TIME + timedelta(days=1)))
@@ -304,7 +320,16 @@ def test_a_worker_killed_mid_promotion_leaves_nothing_half_written(
     assert not EpisodicMemory.objects.filter(user=user).exists()
     assert RawMemory.objects.filter(user=user, episode__isnull=True).count() == 8
     model.delay_s = 0.0
+    # A worker sweeps unacknowledged messages once as it starts, then only every 100 s (kombu's
+    # restore interval x throttle): start it once the task has outlived its visibility timeout,
+    # so that first sweep is the one that hands it on.
+    time.sleep(visibility_s + 1)
     workers.start(**env)
-    _wait_for(lambda: _promoted(user), timeout=60, what="the redelivered task")
+    _wait_for(
+        lambda: _promoted(user),
+        timeout=60,
+        what="the redelivered task",
+        logs=workers.all_logs,
+    )
     assert EpisodicMemory.objects.filter(user=user).count() == 2
     _one_home_per_row(user)
