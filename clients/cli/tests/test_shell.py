@@ -1,7 +1,9 @@
 """The terminal recorder: the secret filter, and real interactive bash and zsh sessions whose
 commands reach the live server (or not, when they are secret)."""
 
+import json
 import subprocess
+import sys
 
 import pytest
 from conftest import CLONE, has_program, wait_for
@@ -97,3 +99,90 @@ def test_a_real_interactive_shell_records_turns_but_never_secrets(
 def test_the_fish_snippet_is_generated_with_the_patterns():
     text = snippet("fish", PATTERNS, executable="/usr/bin/clone")
     assert "fish_postexec" in text and "'*TOKEN*=*'" in text and "/usr/bin/clone" in text
+
+
+def _turn(cli, command: str, seq: int, session: str = "term-sender", **env: str):
+    return cli(
+        "record",
+        "turn",
+        "--session",
+        session,
+        "--seq",
+        str(seq),
+        "--exit-code",
+        "0",
+        "--cwd",
+        "/srv/shop",
+        "--duration-ms",
+        "12",
+        input=command,
+        **env,
+    )
+
+
+def test_the_sender_records_a_turn_with_the_standard_library_only(cli, server, alice_key):
+    # The command the shell recorder starts after every command: what it imports it pays for
+    # at every prompt, so it never loads the full command set.
+    probe = (
+        "import sys\n"
+        "from clone_cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = {'typer', 'httpx', 'rich', 'jsonschema', 'click'} & set(sys.modules)\n"
+        "sys.exit(f'imported {sorted(heavy)}' if heavy else code)\n"
+    )
+    args = ["record", "turn", "--session", "term-lean", "--seq", "1", "--exit-code", "2"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args, "--cwd=/srv/shop", "--duration-ms=40"],
+        input="make test\n",
+        text=True,
+        capture_output=True,
+        env=cli.env(),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (event,) = _events(server, alice_key, "term-lean")
+    assert event["id"] == "term-lean:000001"
+    # The newline a bash here-string adds is not part of the command.
+    assert event["payload"] == {
+        "command": "make test",
+        "exit_code": 2,
+        "cwd": "/srv/shop",
+        "duration_ms": 40,
+    }
+
+
+def test_the_sender_never_sends_a_secret_even_from_a_stale_snippet(cli, server, alice_key):
+    assert _turn(cli, "export GITHUB_TOKEN=ghp_abc", 1, "term-secret").returncode == 0
+    assert _turn(cli, "echo fine", 2, "term-secret").returncode == 0
+    assert [e["payload"]["command"] for e in _events(server, alice_key, "term-secret")] == [
+        "echo fine"
+    ]
+
+
+def test_the_sender_spools_when_the_server_is_down_and_the_next_command_sends_it(
+    cli, dead_url, server, alice_key
+):
+    down = _turn(cli, "git push", 1, "term-offline", CLONE_URL=dead_url)
+    assert down.returncode == 0
+    spooled = (cli.data_dir / "spool.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in spooled] == ["term-offline:000001"]
+    # With the spool holding events, the full command set takes over and sends it first.
+    assert _turn(cli, "git status", 2, "term-offline").returncode == 0
+    got = wait_for(lambda: len(_events(server, alice_key, "term-offline")) == 2)
+    assert got
+    assert (cli.data_dir / "spool.jsonl").read_text() == ""
+
+
+def test_the_sender_with_a_refused_key_spools_nothing(cli, server):
+    refused = _turn(cli, "ls", 1, "term-refused", CLONE_API_KEY="clone_00000000_nope")
+    assert refused.returncode == 3
+    assert not (cli.data_dir / "spool.jsonl").exists()
+
+
+def test_the_bash_snippet_hands_the_command_over_in_one_fork():
+    text = snippet("bash", PATTERNS, executable="/usr/bin/clone")
+    (line,) = [line for line in text.splitlines() if "record turn" in line]
+    assert line.strip().startswith("(") and line.rstrip().endswith("&)")
+    assert '<<<"$cmd"' in line and "printf" not in line
+    # History is read without truncating a file at every prompt.
+    assert 'history 1 1<>"$__clone_hist"' in text

@@ -338,28 +338,23 @@ def record_turn(
     cwd: Annotated[str | None, typer.Option()] = None,
     duration_ms: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Record one terminal turn; the command is read on stdin (used by `clone shell-init`)."""
+    """Record one terminal turn; the command is read on stdin (used by `clone shell-init`).
+    `clone_cli.turn` runs it without this command set unless the spool holds events."""
     from clone_cli.shell import is_secret
+    from clone_cli.turn import read_command, turn_event
 
-    command = sys.stdin.read()
+    command = read_command()
     cfg = config.load()
     if not cfg.api_key or is_secret(command, cfg.secret_patterns):
         return
-    payload: dict[str, Any] = {"command": command}
-    if exit_code is not None:
-        payload["exit_code"] = exit_code
-    if cwd:
-        payload["cwd"] = cwd
-    if duration_ms is not None and duration_ms >= 0:
-        payload["duration_ms"] = duration_ms
-    event = {
-        "id": f"{session}:{seq:06d}"[:128],
-        "session_id": session[:128],
-        "kind": "terminal_turn",
-        "occurred_at": events.now_rfc3339(),
-        "source": "cli",
-        "payload": payload,
-    }
+    event = turn_event(
+        command=command,
+        session=session,
+        seq=seq,
+        exit_code=exit_code,
+        cwd=cwd,
+        duration_ms=duration_ms,
+    )
     try:
         events.load_and_validate(json.dumps(event))
     except CloneError:

@@ -79,33 +79,38 @@ def _forward(agent: str, deadline: float) -> str | None:
     cfg = load()
     if not cfg.api_key:
         return None
-    parts = urlsplit(cfg.url)
-    path = f"{parts.path.rstrip('/')}/api/integrations/{agent}/hooks/"
     headers = {
         "Content-Type": "application/json",
         "X-Clone-API-Key": cfg.api_key,
         "User-Agent": "clone-cli-hook",
     }
-    if parts.scheme == "http":
-        status, text = _post_plain(
-            parts.hostname or "127.0.0.1",
-            parts.port or 80,
-            path,
-            parts.netloc,
-            headers,
-            body,
-            deadline,
-        )
-    else:
-        status, text = _post_tls(
-            cfg.url.rstrip("/") + path[len(parts.path.rstrip("/")) :], headers, body, deadline
-        )
+    status, text = post(cfg.url, f"/api/integrations/{agent}/hooks/", headers, body, deadline)
     if status != 200:
         return None
     answer = json.loads(text)
     if not isinstance(answer, dict):
         return None
     return json.dumps(answer)
+
+
+def post(base_url: str, path: str, headers: dict, body: bytes, timeout: float) -> tuple[int, str]:
+    """POST ``body`` to ``path`` on the server at ``base_url``: the status and the text of the
+    answer, or status 0 when the server could not be reached or answered nothing usable."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http":
+        return _post_tls(base_url.rstrip("/") + path, headers, body, timeout)
+    try:
+        return _post_plain(
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            parts.path.rstrip("/") + path,
+            parts.netloc,
+            headers,
+            body,
+            timeout,
+        )
+    except (OSError, ValueError, IndexError):
+        return 0, ""
 
 
 def _post_plain(
@@ -153,11 +158,14 @@ def _dechunk(data: bytes) -> bytes:
 
 
 def _post_tls(url: str, headers: dict, body: bytes, deadline: float) -> tuple[int, str]:
+    import urllib.error
     import urllib.request
 
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=deadline) as response:  # noqa: S310
             return response.status, response.read(1024 * 1024).decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
     except OSError:
         return 0, ""

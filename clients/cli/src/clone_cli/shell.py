@@ -83,8 +83,11 @@ __clone_secret() { local u=${1^^}; [[ __PATTERNS__ ]]; }
 __clone_precmd() {
   local code=$? line num cmd dur=""
   __clone_armed=1
-  # Through a file, not $(...): a command substitution is a fork on every prompt.
-  HISTTIMEFORMAT= builtin history 1 >"$__clone_hist" 2>/dev/null || return $code
+  # Through a file, not $(...): a command substitution is a fork on every prompt. Opened
+  # read-write, not truncated: on ext4 truncating a written file flushes it, a wait on the
+  # disk at every prompt; only the first line is read, so what a longer entry left after it
+  # does not matter.
+  HISTTIMEFORMAT= builtin history 1 1<>"$__clone_hist" 2>/dev/null || return $code
   IFS= read -r line <"$__clone_hist"
   [[ $line =~ ^[[:space:]]*([0-9]+)[*]?[[:space:]][[:space:]](.*)$ ]] || return $code
   num=${BASH_REMATCH[1]}; cmd=${BASH_REMATCH[2]}
@@ -97,7 +100,9 @@ __clone_precmd() {
     local s=${__clone_start/[.,]/} e=${EPOCHREALTIME/[.,]/}; dur=$(( (e - s) / 1000 ))
   fi
   __clone_seq=$((__clone_seq + 1))
-  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms "$dur"} >/dev/null 2>&1 &)
+  # One fork the prompt waits for: the subshell starts the sender and exits (so $! and the
+  # job table stay the person's). A here-string, not printf | ..., spares the subshell a fork.
+  (__NICE__"$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms "$dur"} <<<"$cmd" >/dev/null 2>&1 &)
   __clone_start=""
   return $code
 }
@@ -127,7 +132,8 @@ __clone_precmd() {
     local ms=$(( (EPOCHREALTIME - __clone_start) * 1000 )); dur=${ms%.*}
   fi
   __clone_seq=$((__clone_seq + 1))
-  (printf '%s' "$cmd" | "$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms} ${dur:+$dur} >/dev/null 2>&1 &)
+  # printf | ...: zsh writes a here-string to a temp file.
+  (printf '%s' "$cmd" | __NICE__"$__clone_bin" record turn --session "$CLONE_SHELL_SESSION" --seq "$__clone_seq" --exit-code "$code" --cwd "$PWD" ${dur:+--duration-ms} ${dur:+$dur} >/dev/null 2>&1 &)
   return $code
 }
 add-zsh-hook preexec __clone_preexec
@@ -151,23 +157,41 @@ function __clone_postexec --on-event fish_postexec
         string match -q -- $p "$u"; and return
     end
     set -g __clone_seq (math $__clone_seq + 1)
-    printf '%s' $cmd | $__clone_bin record turn --session $CLONE_SHELL_SESSION --seq $__clone_seq --exit-code $code --cwd $PWD --duration-ms $CMD_DURATION >/dev/null 2>&1 &
+    printf '%s' $cmd | __NICE__$__clone_bin record turn --session $CLONE_SHELL_SESSION --seq $__clone_seq --exit-code $code --cwd $PWD --duration-ms $CMD_DURATION >/dev/null 2>&1 &
     disown 2>/dev/null
 end
 end
 """
 
 
+def _nice() -> str:
+    # The sender runs niced: it never competes for the CPU with what the person runs next, nor
+    # with the shell drawing the prompt.
+    import shutil
+
+    return "nice -n 10 " if shutil.which("nice") else ""
+
+
 def _bash(exe: str, patterns: list[str]) -> str:
-    return _BASH.replace("__EXE__", shlex.quote(exe)).replace(
-        "__PATTERNS__", _sh_patterns(patterns)
+    return (
+        _BASH.replace("__EXE__", shlex.quote(exe))
+        .replace("__PATTERNS__", _sh_patterns(patterns))
+        .replace("__NICE__", _nice())
     )
 
 
 def _zsh(exe: str, patterns: list[str]) -> str:
-    return _ZSH.replace("__EXE__", shlex.quote(exe)).replace("__PATTERNS__", _sh_patterns(patterns))
+    return (
+        _ZSH.replace("__EXE__", shlex.quote(exe))
+        .replace("__PATTERNS__", _sh_patterns(patterns))
+        .replace("__NICE__", _nice())
+    )
 
 
 def _fish(exe: str, patterns: list[str]) -> str:
     quoted = " ".join(_fish_quote(p) for p in patterns)
-    return _FISH.replace("__EXE__", shlex.quote(exe)).replace("__PATTERNS__", quoted)
+    return (
+        _FISH.replace("__EXE__", shlex.quote(exe))
+        .replace("__PATTERNS__", quoted)
+        .replace("__NICE__", _nice())
+    )
