@@ -30,13 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from psycopg.types.json import Jsonb
 
 from bench.common import Client, Server, django_setup, user_create, user_delete
-from bench.support import connect, prepare, row, write_json
+from bench.support import connect, prepare, redis_available, row, write_json
 
 BATCH = 1000
 THREADS = 2
 TARGET = 0.25
 API_USER, MANY_USER, COPY_USER = "bench_ingest_api", "bench_ingest_many", "bench_ingest_copy"
 EVENTS_PATH = "/api/recording/events/"
+# Its own Redis database as the broker (bench/upkeep.py uses 13, the test suite 14).
+BROKER_URL = "redis://127.0.0.1:6379/12"
 COLUMNS = (
     "user_id",
     "session_id",
@@ -244,6 +246,20 @@ def bench_copy(database_url: str, rows: list[list[tuple]]) -> float:
     return _run_threads(rows, copy_all)
 
 
+def _promotion_env() -> dict[str, str]:
+    """Served as in production: the ingest stores the events and their raw rows, and queues the
+    person's promotion on the broker (no worker runs here; the queue is emptied). Without a
+    broker every ingest request would promote in-process before it returns, which is the
+    zero-setup first run, not a deployment."""
+    if not redis_available():
+        print("Redis is not running: promotion is off for this run (no task is queued)")
+        return {"CLONE_PROMOTE_AUTOMATICALLY": "0"}
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    return {"CLONE_BROKER_URL": BROKER_URL}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 (default 20)")
@@ -268,7 +284,9 @@ def main(argv: list[str] | None = None) -> dict:
         many_rows = _raw_rows(database_url, many_user.id, events)
         copy_rows = _raw_rows(database_url, copy_user.id, events)
         # The throttle still runs (its cost is part of ingest); its limit must not cut the run.
-        with Server(database_url, CLONE_THROTTLE_INGEST="1000000/min") as server:
+        with Server(
+            database_url, **_promotion_env(), CLONE_THROTTLE_INGEST="1000000/min"
+        ) as server:
             # Warm both workers (imports, schema compilation, DB connections) off the clock.
             warm = make_batches(THREADS, seed=99)
             bench_api(server, api_user.api_key, [json.dumps(b[:50]).encode() for b in warm])
@@ -282,6 +300,10 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         for user in users:
             user_delete(user.username)
+        if redis_available():
+            import redis
+
+            redis.Redis.from_url(BROKER_URL).flushdb()
 
     api_rate = total / api_seconds
     many_rate = total / many_seconds
