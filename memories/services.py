@@ -187,22 +187,14 @@ def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
 _SYNC_FIELDS = ("id", "session_id", "event_id", "kind", "occurred_at", "payload")
 
 
-def raw_rows_create(*, user: User, event_ids: list[str]) -> int:
-    """The RawMemory rows of these just-stored events (producer ids), in the caller's
-    transaction: an ingested event is in memory, and in the relevance search, when the ingest
-    returns. Events that already have a row are skipped."""
+def raw_rows_create(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
+    """The RawMemory rows of events just stored (mappings of ``_SYNC_FIELDS``, in time order),
+    in the caller's transaction: an ingested event is in memory, and in the relevance search,
+    when the ingest returns. An event that already has a row keeps it."""
     created = 0
     size = conf.sync_chunk_size()
-    for start in range(0, len(event_ids), size):
-        events = list(
-            Event.objects.filter(
-                user=user, event_id__in=event_ids[start : start + size], raw_memory__isnull=True
-            )
-            .order_by("occurred_at", "id")
-            .values(*_SYNC_FIELDS)
-        )
-        if events:
-            created += _sync_chunk(user=user, events=events)
+    for start in range(0, len(events), size):
+        created += _sync_chunk(user=user, events=events[start : start + size])
     return created
 
 

@@ -19,9 +19,10 @@ import enum
 import logging
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -69,10 +70,10 @@ def _automatic() -> bool:
 # --- At ingest ------------------------------------------------------------------------------
 
 
-def events_remember(*, user: User, event_ids: list[str]) -> int:
+def events_remember(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
     """The raw rows of events just stored (in the ingest's transaction); once it commits, the
     person's promotion is scheduled. Returns the rows created."""
-    created = services.raw_rows_create(user=user, event_ids=event_ids)
+    created = services.raw_rows_create(user=user, events=events)
     user_id = user.pk
     # Robust: the events are stored; a scheduling failure is logged, never the ingest's error.
     transaction.on_commit(lambda: promotion_schedule(user_id=user_id), robust=True)
@@ -308,6 +309,8 @@ def failures_in_a_row(*, user_id: int) -> int:
     )
 
 
-def on_events_recorded(sender, *, user: User, event_ids: list[str], **kwargs) -> None:
+def on_events_recorded(
+    sender, *, user: User, events: Sequence[Mapping[str, Any]], **kwargs
+) -> None:
     """Receiver of ``recording.signals.events_recorded`` (connected in ``MemoriesConfig``)."""
-    events_remember(user=user, event_ids=event_ids)
+    events_remember(user=user, events=events)

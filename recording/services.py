@@ -115,16 +115,17 @@ def _sessions_count(*, counts: dict[int, list[datetime]]) -> None:
     )
 
 
-def _events_insert(rows: list[tuple]) -> set[str]:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING: the ids actually created, exactly,
-    even when concurrent requests race on the same ids (the unique constraint decides).
+def _events_insert(rows: list[tuple]) -> dict[str, int]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING: the producer ids actually created, each
+    with its primary key, exactly, even when concurrent requests race on the same ids (the
+    unique constraint decides).
     ``rows`` are in ``_EVENT_FIELDS`` order and share one user and one received_at."""
     if connection.vendor == "postgresql":
         return _events_insert_postgres(rows)
     return _events_insert_generic(rows)
 
 
-def _events_insert_postgres(rows: list[tuple]) -> set[str]:
+def _events_insert_postgres(rows: list[tuple]) -> dict[str, int]:
     # The rows travel as one JSON document unpacked by json_to_recordset: three parameters and a
     # short statement whatever the batch size. One placeholder per value (8,000 for a batch)
     # made psycopg re-parse a huge statement and Django prepare each value, which together cost
@@ -143,16 +144,16 @@ def _events_insert_postgres(rows: list[tuple]) -> set[str]:
         f"({', '.join(_EVENT_COLUMNS)}) "
         "SELECT %s, r.s, r.e, r.k, r.o, r.src, r.p, %s FROM json_to_recordset(%s::json) "
         "AS r(s bigint, e text, k text, o timestamptz, src text, p jsonb) "
-        "ON CONFLICT (user_id, event_id) DO NOTHING RETURNING event_id"
+        "ON CONFLICT (user_id, event_id) DO NOTHING RETURNING event_id, id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, received_at, document])
-        return {row[0] for row in cursor.fetchall()}
+        return dict(cursor.fetchall())
 
 
-def _events_insert_generic(rows: list[tuple]) -> set[str]:
+def _events_insert_generic(rows: list[tuple]) -> dict[str, int]:
     """The same statement with one placeholder per value, for SQLite (the zero-setup default)."""
-    created: set[str] = set()
+    created: dict[str, int] = {}
     # SQLite allows 32,766 parameters per statement; 8 per row.
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
@@ -166,11 +167,11 @@ def _events_insert_generic(rows: list[tuple]) -> set[str]:
         sql = (
             f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608
             f"VALUES {', '.join([placeholder] * len(chunk))} "
-            "ON CONFLICT (user_id, event_id) DO NOTHING RETURNING event_id"
+            "ON CONFLICT (user_id, event_id) DO NOTHING RETURNING event_id, id"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            created.update(row[0] for row in cursor.fetchall())
+            created.update(cursor.fetchall())
     return created
 
 
@@ -232,7 +233,19 @@ def event_ingest(*, user: User, events: list[Any]) -> IngestResult:
         counts[session_ids[event["session_id"]]].append(event["_occurred_at"])
     _sessions_count(counts=counts)
     if created:
-        events_recorded.send(sender=Event, user=user, event_ids=sorted(created))
+        stored = [
+            {
+                "id": pk,
+                "session_id": session_ids[unique[event_id]["session_id"]],
+                "event_id": event_id,
+                "kind": unique[event_id]["kind"],
+                "occurred_at": unique[event_id]["_occurred_at"],
+                "payload": unique[event_id]["payload"],
+            }
+            for event_id, pk in created.items()
+        ]
+        stored.sort(key=lambda e: (e["occurred_at"], e["id"]))
+        events_recorded.send(sender=Event, user=user, events=stored)
 
     for event_id in unique:
         (result.created if event_id in created else result.duplicates).append(event_id)

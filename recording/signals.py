@@ -3,6 +3,8 @@
 from django.dispatch import Signal
 
 # Sent inside the ingest transaction, after the events were stored, with ``user`` and
-# ``event_ids`` (the producer ids of the events just created, duplicates excluded). A receiver
-# that raises rolls the whole ingest back: all-or-nothing holds for what it writes too.
+# ``events``: the rows just created (duplicates excluded) in time order, as mappings of ``id``,
+# ``session_id``, ``event_id``, ``kind``, ``occurred_at`` and ``payload``, so a receiver need not
+# read them back. A receiver that raises rolls the whole ingest back: all-or-nothing holds for
+# what it writes too.
 events_recorded = Signal()

@@ -77,6 +77,37 @@ def test_a_reply_ingested_before_its_prompt_is_linked_once_the_prompt_arrives(ap
     assert RawMemory.objects.get(user=user, kind="user_reply").text == 'Replied to aider: "no"'
 
 
+def test_rows_made_at_ingest_are_the_rows_a_backfill_makes_from_the_stored_events(api, user):
+    # The ingest hands Memory the rows it just stored; reading them back must give the same.
+    prompt = event(
+        "agent_prompt",
+        session_id="s1",
+        occurred_at=BASE_TIME + timedelta(minutes=2),
+        payload={"agent": "aider", "text": "Add app.py to the chat?"},
+    )
+    reply = event(
+        "user_reply",
+        session_id="s1",
+        occurred_at=BASE_TIME + timedelta(minutes=3),
+        payload={"text": "yes", "in_reply_to": prompt["id"]},
+    )
+    turn = event("terminal_turn", session_id="s2", payload={"command": "make", "exit_code": 2})
+    assert _ingest(api, [reply, turn, prompt]).status_code == 201
+    fields = (
+        *("event_id", "session_id", "event_key", "kind", "text", "occurred_at", "agent"),
+        *("prompt_text", "reply_text", "in_reply_to"),
+    )
+
+    def rows() -> list[tuple]:
+        return list(RawMemory.objects.filter(user=user).order_by("event_key").values_list(*fields))
+
+    at_ingest = rows()
+    RawMemory.objects.filter(user=user).delete()
+    api.post(reverse("memories:sync"))
+    assert rows() == at_ingest
+    assert [row[3] for row in at_ingest].count("agent_prompt") == 1
+
+
 def test_a_duplicate_ingest_creates_no_second_raw_row(api, user):
     note = event("note", payload={"text": "prefer pnpm"})
     _ingest(api, [note])
