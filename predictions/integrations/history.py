@@ -23,12 +23,24 @@ from predictions.services import calibration_refit
 from recording.models import Event
 from recording.services import event_ingest, events_validate
 
-NEXT_STEPS = [
+LEARN_STEP = (
     "POST /api/integrations/history/learn/ (or `manage.py learn_history --user <name>`): "
-    "replay the imported answers to label predictions and fit calibration",
+    "replay the imported answers to label predictions and fit calibration"
+)
+PROMOTE_STEP = (
     "POST /api/memory/promote/episodes/ then POST /api/memory/promote/facts/ "
-    "(or `manage.py promote_memory`): distil episodes and facts",
-]
+    "(or `manage.py promote_memory`): distil episodes and facts"
+)
+PROMOTING_ITSELF = (
+    "GET /api/memory/status/: episodes and facts are being distilled in the background"
+)
+
+
+def next_steps() -> list[str]:
+    """What the person does after an import: learn from it; promote memory only where the
+    server does not do it by itself."""
+    automatic = bool(settings.CLONE_PROMOTE_AUTOMATICALLY)
+    return [LEARN_STEP, PROMOTING_ITSELF if automatic else PROMOTE_STEP]
 
 
 @dataclass
@@ -44,7 +56,7 @@ class ImportResult:
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "memory_rows_synced": self.synced,
-            "next": NEXT_STEPS,
+            "next": next_steps(),
         }
 
 
@@ -127,6 +139,18 @@ def _history_events(*, user: User, limit: int) -> list[dict[str, Any]]:
     return events
 
 
+def _labelled_prompts(*, user: User) -> set[str]:
+    """The person's prompts (producer ids) that already carry a label: answered through a hook
+    or an earlier learn, or predicted with ``prompt_event_id`` and given feedback."""
+    through_hooks = AgentRequest.objects.filter(user=user, prediction__isnull=False).values_list(
+        "prompt_event_id", flat=True
+    )
+    predicted = Prediction.objects.filter(
+        user=user, outcome__isnull=False, prompt_event__isnull=False
+    ).values_list("prompt_event__event_id", flat=True)
+    return {*through_hooks, *predicted}
+
+
 def history_learn(*, user: User, limit: int = 5000) -> LearnResult:
     """Label predictions on the person's recorded answers and fit their calibration, so an
     imported history counts as experience.
@@ -136,7 +160,8 @@ def history_learn(*, user: User, limit: int = 5000) -> LearnResult:
     predicted from what came before it only and judged against the person's real reply; the
     labelled predictions then move to the person (their cited facts, which were the throwaway
     account's, are dropped) and their calibration is refit. Idempotent: a prompt already
-    labelled (by an earlier learn, or live through a hook) is not labelled again. The
+    labelled (by an earlier learn, live through a hook, or predicted with ``prompt_event_id`` and
+    given feedback) is not labelled again; each label is linked to the person's prompt event. The
     throwaway account is deleted whatever happens.
     """
     from predictions.evaluation.replay import (
@@ -148,11 +173,7 @@ def history_learn(*, user: User, limit: int = 5000) -> LearnResult:
 
     events = _history_events(user=user, limit=limit)
     result = LearnResult()
-    known = set(
-        AgentRequest.objects.filter(user=user, prediction__isnull=False).values_list(
-            "prompt_event_id", flat=True
-        )
-    )
+    known = _labelled_prompts(user=user)
     scratch = evaluation_user_create(prefix="learn")
     labelled_ids: list[int | None] = []
     try:
@@ -180,9 +201,27 @@ def history_learn(*, user: User, limit: int = 5000) -> LearnResult:
                 continue
             known.add(record.prompt_id)
             moves.append((prediction_id, record))
+        # Each label moves to the person, linked to their own prompt event (the throwaway
+        # account's copy goes with it).
+        prompt_pks = dict(
+            Event.objects.filter(
+                user=user, event_id__in=[record.prompt_id for _, record in moves]
+            ).values_list("event_id", "pk")
+        )
+        moved = [
+            Prediction(
+                pk=pk,
+                user=user,
+                prompt_event_id=prompt_pks.get(record.prompt_id),
+                cited_facts=[],
+                decay_applied={},
+            )
+            for pk, record in moves
+            if pk is not None
+        ]
         with transaction.atomic():
-            Prediction.objects.filter(pk__in=[pk for pk, _ in moves]).update(
-                user=user, cited_facts=[], decay_applied={}
+            Prediction.objects.bulk_update(
+                moved, ["user", "prompt_event", "cited_facts", "decay_applied"], batch_size=500
             )
             AgentRequest.objects.bulk_create(
                 [

@@ -174,6 +174,64 @@ def test_aider_history_import_counts_and_is_idempotent(api, user):
     assert second.json()["duplicates"] == {"prompts": 2, "replies": 2, "notes": 2}
 
 
+@pytest.mark.parametrize(
+    ("automatic", "memory_step"),
+    [(True, "GET /api/memory/status/"), (False, "POST /api/memory/promote/episodes/")],
+)
+def test_the_next_steps_after_an_import_name_promotion_only_when_it_is_manual(
+    api, settings, automatic, memory_step
+):
+    settings.CLONE_PROMOTE_AUTOMATICALLY = automatic
+    body = api.post(reverse(AIDER), {"text": AIDER_HISTORY}, format="json").json()
+    assert body["next"][0].startswith("POST /api/integrations/history/learn/")
+    assert body["next"][1].startswith(memory_step)
+
+
+def _learn(api) -> dict:
+    response = api.post(reverse("integrations:history-learn"), {}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_learning_labels_each_imported_answer_once_linked_to_the_persons_prompt(api, user):
+    from predictions.models import Prediction
+
+    api.post(reverse(AIDER), {"text": AIDER_HISTORY, "namespace": "app"}, format="json")
+    first = _learn(api)
+    assert (first["replayed"], first["labelled"], first["already_labelled"]) == (2, 2, 0)
+    labelled = Prediction.objects.filter(user=user, outcome__isnull=False)
+    prompts = Event.objects.filter(user=user, kind="agent_prompt")
+    assert sorted(labelled.values_list("prompt_event_id", flat=True)) == sorted(
+        prompts.values_list("pk", flat=True)
+    )
+    again = _learn(api)
+    assert (again["labelled"], again["already_labelled"]) == (0, 2)
+    assert Prediction.objects.filter(user=user, outcome__isnull=False).count() == 2
+
+
+def test_learning_skips_a_prompt_predicted_with_its_event_and_given_feedback(api, user):
+    """An agent that recorded its prompt, asked with prompt_event_id and got feedback has
+    labelled that prompt already: learning must not count the person's answer twice."""
+    from predictions.models import Prediction
+
+    api.post(reverse(AIDER), {"text": AIDER_HISTORY, "namespace": "app"}, format="json")
+    prompt = Event.objects.filter(user=user, kind="agent_prompt").order_by("occurred_at").first()
+    predicted = api.post(
+        reverse("predictions:predict"),
+        {"agent": "aider", "agent_input": "Run shell command?", "prompt_event_id": prompt.event_id},
+        format="json",
+    ).json()
+    feedback = api.post(
+        reverse("predictions:feedback", args=[predicted["id"]]),
+        {"outcome": "accepted", "actual_reply": "yes"},
+        format="json",
+    )
+    assert feedback.status_code == 200, feedback.content
+    learned = _learn(api)
+    assert (learned["labelled"], learned["already_labelled"]) == (1, 1)
+    assert Prediction.objects.filter(user=user, outcome__isnull=False).count() == 2
+
+
 def test_aider_answers_given_by_yes_always_are_not_labels(api, user):
     text = AIDER_HISTORY.replace("--model sonnet", "--model sonnet --yes-always")
     response = api.post(reverse(AIDER), {"text": text}, format="json").json()
