@@ -67,13 +67,38 @@ def test_claude_code_imports_the_default_folder_then_nothing_new(cli):
     assert body["created"] == {"prompts": 2, "replies": 2, "notes": 4}
     assert body["duplicates"] == {"prompts": 0, "replies": 0, "notes": 0}
     assert body["skipped"]["not_the_person"] == 1
-    assert any("learn" in step for step in body["next"])
+    # The import went on to learn from the two answers: they count toward automatic answers.
+    assert (body["learned"]["labelled"], body["learned"]["already_labelled"]) == (2, 0)
+    assert not any("history/learn" in step for step in body["next"])
 
     again = cli("import", "claude-code")
     assert again.returncode == 0, again.stderr
     assert "Imported 2 file(s): created 0 prompts, 0 replies, 0 notes;" in again.stdout
     assert "duplicates (already there) 2 prompts, 2 replies, 4 notes." in again.stdout
-    assert "next: POST /api/integrations/history/learn/" in again.stdout
+    assert "Learned from" not in again.stdout  # nothing new to learn from
+
+
+def test_import_without_learning_then_clone_learn_labels_the_answers_once(cli):
+    repo = cli.home / "app"
+    _aider(repo)
+    imported = cli("--json", "import", "aider", "--no-learn", str(repo))
+    assert imported.returncode == 0, imported.stderr
+    assert "learned" not in imported.json
+    assert any("history/learn" in step for step in imported.json["next"])
+
+    learned = cli("learn")
+    assert learned.returncode == 0, learned.stderr
+    # Alice's earlier tests' answers may be there already: only these two are new.
+    assert ": 2 new label(s), " in learned.stdout, learned.stdout
+    again = cli("--json", "learn")
+    assert again.returncode == 0, again.stderr
+    assert again.json["labelled"] == 0
+    assert again.json["already_labelled"] == again.json["replayed"] >= 2
+
+
+def test_learn_with_the_server_down_exits_4(cli, dead_url):
+    done = cli("learn", CLONE_URL=dead_url)
+    assert done.returncode == 4, done.stderr
 
 
 def test_claude_code_imports_a_named_file_and_the_persons_answers_reach_the_server(

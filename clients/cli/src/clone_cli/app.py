@@ -387,27 +387,48 @@ def shell_init(shell: Annotated[str, typer.Argument(help="bash, zsh or fish")]) 
 # ---------------------------------------------------------------------------------- imports
 
 
+LearnOption = Annotated[
+    bool,
+    typer.Option(
+        "--learn/--no-learn",
+        help="Then learn from the new answers (labels and calibration; `clone learn` later).",
+    ),
+]
+
+
 @import_app.command("claude-code")
 def import_claude_code(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Transcripts or folders (default ~/.claude/projects)"),
     ] = None,
+    learn: LearnOption = True,
 ) -> None:
     """Import Claude Code transcripts (*.jsonl); running it again imports nothing new."""
     from clone_cli.imports import import_claude_code as run
 
-    run(connect(), paths or [Path.home() / ".claude" / "projects"])
+    run(connect(), paths or [Path.home() / ".claude" / "projects"], learn_after=learn)
 
 
 @import_app.command("aider")
 def import_aider(
     paths: Annotated[list[Path], typer.Argument(help=".aider.chat.history.md files or folders")],
+    learn: LearnOption = True,
 ) -> None:
     """Import Aider chat histories; running it again imports nothing new."""
     from clone_cli.imports import import_aider as run
 
-    run(connect(), paths)
+    run(connect(), paths, learn_after=learn)
+
+
+@app.command("learn")
+def learn_history() -> None:
+    """Learn from your recorded answers: each past prompt is predicted from what came before
+    it and judged against your reply; the labels count toward automatic answers."""
+    from clone_cli.imports import learn, learned_line
+
+    body = learn(connect())
+    emit(body, lambda: say(learned_line(body)))
 
 
 # ---------------------------------------------------------------------------------- predictions

@@ -20,6 +20,9 @@ from clone_cli.output import emit, json_mode, say, stdout
 CHUNK_BYTES = 2 * 1024 * 1024
 CLAUDE_ENDPOINT = "/api/integrations/claude-code/transcripts/"
 AIDER_ENDPOINT = "/api/integrations/aider/history/"
+LEARN_ENDPOINT = "/api/integrations/history/learn/"
+# Learning replays the person's history on the server: minutes for thousands of prompts.
+LEARN_TIMEOUT_S = 900.0
 
 
 def _files(paths: list[Path], pattern: str) -> list[Path]:
@@ -121,7 +124,43 @@ def _add(total: dict[str, Any], body: Any) -> None:
                 _add(sub, value)
 
 
-def _run(api: Api, files: list[Path], send: Any, label: str) -> None:
+def learn(api: Api) -> dict[str, Any]:
+    """Ask the server to learn from the recorded history (labels and calibration)."""
+    show = not json_mode() and sys.stderr.isatty()
+    status = None
+    if show:
+        from rich.console import Console
+
+        status = Console(stderr=True).status("Learning from your answers...")
+        status.start()
+    try:
+        body = api.post(LEARN_ENDPOINT, json={}, timeout=LEARN_TIMEOUT_S)
+    finally:
+        if status is not None:
+            status.stop()
+    return body if isinstance(body, dict) else {}
+
+
+def learned_line(body: dict[str, Any]) -> str:
+    calibration = body.get("calibration") or {}
+    fitted = (
+        f"calibration {calibration['method']} on {calibration.get('n')} labels"
+        if calibration.get("method") not in (None, "identity")
+        else "too few labels to calibrate yet"
+    )
+    return (
+        f"Learned from {body.get('replayed', 0)} answered prompt(s): "
+        f"{body.get('labelled', 0)} new label(s), {body.get('already_labelled', 0)} already "
+        f"labelled; {fitted}."
+    )
+
+
+def _anything_new(total: dict[str, Any]) -> bool:
+    created = total.get("created")
+    return isinstance(created, dict) and any(created.get(kind) for kind in ("prompts", "replies"))
+
+
+def _run(api: Api, files: list[Path], send: Any, label: str, *, learn_after: bool) -> None:
     total: dict[str, Any] = {}
     show = not json_mode() and sys.stderr.isatty()
     progress = None
@@ -141,6 +180,10 @@ def _run(api: Api, files: list[Path], send: Any, label: str) -> None:
         if progress is not None:
             progress.stop()
     summary = {"files": len(files), **total}
+    if learn_after and _anything_new(total):
+        summary["learned"] = learn(api)
+        # Done here: the server's step for it is not the person's to take.
+        summary["next"] = [s for s in summary.get("next") or [] if LEARN_ENDPOINT not in s]
 
     def counts(value: Any) -> str:
         if not isinstance(value, dict) or not value:
@@ -154,13 +197,15 @@ def _run(api: Api, files: list[Path], send: Any, label: str) -> None:
         )
         if summary.get("skipped"):
             stdout.print(f"  skipped: {counts(summary['skipped'])}")
+        if "learned" in summary:
+            stdout.print(learned_line(summary["learned"]))
         for step in summary.get("next") or []:
             stdout.print(f"  next: {step}")
 
     emit(summary, human)
 
 
-def import_claude_code(api: Api, paths: list[Path]) -> None:
+def import_claude_code(api: Api, paths: list[Path], *, learn_after: bool = True) -> None:
     files = _files(paths, "*.jsonl")
     # Every file is checked before anything is sent (and read again when sent, so only one
     # file is held in memory at a time): a bad file stops the import with nothing sent.
@@ -171,7 +216,7 @@ def import_claude_code(api: Api, paths: list[Path]) -> None:
         for chunk in _line_chunks(_transcript_lines(path)):
             yield api.post(CLAUDE_ENDPOINT, json={"lines": chunk})
 
-    _run(api, files, send, "transcripts")
+    _run(api, files, send, "transcripts", learn_after=learn_after)
 
 
 def _aider_text(path: Path) -> str:
@@ -203,7 +248,7 @@ def aider_namespace(path: Path) -> str:
     return path.resolve().parent.name[:200]
 
 
-def import_aider(api: Api, paths: list[Path]) -> None:
+def import_aider(api: Api, paths: list[Path], *, learn_after: bool = True) -> None:
     files = _files(paths, ".aider.chat.history.md")
     for path in files:
         _aider_text(path)
@@ -213,4 +258,4 @@ def import_aider(api: Api, paths: list[Path]) -> None:
             AIDER_ENDPOINT, json={"text": _aider_text(path), "namespace": aider_namespace(path)}
         )
 
-    _run(api, files, send, "aider histories")
+    _run(api, files, send, "aider histories", learn_after=learn_after)
