@@ -28,6 +28,16 @@ estimate and whose strength is ``PRIOR_STRENGTH``)::
 so a level with much evidence speaks for itself and a level with little defers to the wider
 one. The raw confidence of an option is ``p_L0(o)``.
 
+A kind of request the person never answered (nothing at L2: their first shell command, their
+first URL) rests on the agent level alone, where pooling every answer would let the kind asked
+most speak for all: forty refusals of URLs would decide the first shell command. There each
+kind the person answered counts once, as one piece of evidence of their policy, weighed by how
+much its own answers say (the weight its answers get in its own estimate above)::
+
+    w_L3(o) = sum over kinds g of  w_g(o) / (W_g + s)
+
+so a kind answered once counts a third, one answered often nearly one.
+
 Evidence cap. However the levels agree, a candidate's confidence may not exceed the posterior
 mean of its rate under a Jeffreys prior, ``(a + 1/2) / (n + 1)``, at the best-supported level
 that vouches for the request, where ``n`` is the number of past decisions at that level (a
@@ -339,6 +349,8 @@ def structured_predict(
                 counts[level][decision.option] += 1
     if not any(counts["L3"].values()):
         return []
+    if not any(counts["L2"].values()):
+        weights["L3"] = _kinds_mean(decisions=decisions, keys=keys, choices=choices, now=now)
     estimate = {o: 1.0 / len(choices) for o in choices}
     for level in reversed(LEVELS):
         total = sum(weights[level].values())
@@ -373,6 +385,30 @@ def structured_predict(
     order = {o: i for i, o in enumerate(choices)}
     candidates.sort(key=lambda c: (-c.confidence, order[c.text]))
     return candidates[: max(0, k)]
+
+
+def _kinds_mean(
+    *,
+    decisions: Sequence[Decision],
+    keys: dict[str, str],
+    choices: Sequence[str],
+    now: datetime | None,
+) -> dict[str, float]:
+    """The agent level's weights for a kind of request the person never answered: each kind
+    they did answer (an L2 key) is one piece of evidence of their policy, its share of each
+    option weighed by ``W / (W + PRIOR_STRENGTH)``, ``W`` the kind's own weight."""
+    kinds: dict[str, dict[str, float]] = {}
+    for decision in decisions:
+        if decision.keys.get("L3") == keys["L3"]:
+            kind = kinds.setdefault(decision.keys.get("L2", ""), dict.fromkeys(choices, 0.0))
+            kind[decision.option] += _weight(decision.when, now)
+    mean = dict.fromkeys(choices, 0.0)
+    for kind in kinds.values():
+        total = sum(kind.values())
+        if total > 0:
+            for option in choices:
+                mean[option] += kind[option] / (total + PRIOR_STRENGTH)
+    return mean
 
 
 def _share(weights: dict[str, float], option: str) -> float:

@@ -126,6 +126,43 @@ def test_a_novel_request_gets_a_low_confidence():
     assert "Never seen" in top.reasoning
 
 
+def read(path):
+    return {"name": "Read", "input": {"file_path": path}}
+
+
+def fetch(url):
+    return {"name": "WebFetch", "input": {"url": url}}
+
+
+def test_a_first_request_of_a_kind_weighs_each_kind_answered_once_not_each_answer():
+    # Eight refused URLs and six approvals spread over two other kinds: pooled, the URLs would
+    # decide the person's first file write.
+    history = [past(fetch(f"https://x.example/{i}"), "no") for i in range(8)]
+    history += [past(bash(f"npm run t{i}"), "yes") for i in range(3)]
+    history += [past(read(f"src/f{i}.py"), "yes") for i in range(3)]
+    top = predict({"name": "Write", "input": {"file_path": "docs/api.md"}}, history)[0]
+    assert top.text == "yes"
+    assert top.confidence <= NOVEL_CAP
+    assert top.counts["L3"] == (6, 14)
+
+
+def test_a_kind_answered_once_counts_less_than_one_answered_often():
+    # Two kinds approved once each against one kind refused eight times: "no" (each kind
+    # counting one whole vote would say "yes").
+    history = [past(fetch(f"https://x.example/{i}"), "no") for i in range(8)]
+    history += [past(bash("make"), "yes"), past(read("src/a.py"), "yes")]
+    assert predict({"name": "Edit", "input": {"file_path": "b.py"}}, history)[0].text == "no"
+
+
+def test_a_kind_already_answered_keeps_the_agent_level_pooled():
+    # Bash has one answer of its own: only a first request of a kind re-weighs the agent level
+    # by kind (which here would tip the new command to "yes").
+    history = [past(fetch(f"https://x.example/{i}"), "no") for i in range(20)]
+    history += [past(bash("npm run t0"), "yes")]
+    history += [past(read(f"src/f{i}.py"), "yes") for i in range(3)]
+    assert predict(bash("terraform plan"), history)[0].text == "no"
+
+
 def test_no_history_means_no_candidate():
     assert predict(bash("ls"), []) == []
     assert predict(bash("ls"), [past(bash("ls"), "yes", agent="cursor")]) == []
