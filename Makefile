@@ -9,6 +9,13 @@ PORT ?= 8000
 LOCK := requirements/lock.txt
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
 	--no-emit-index-url --no-emit-find-links --extra dev --extra plot --output-file $(LOCK) pyproject.toml
+# The command-line client's own lock (with its mcp and desktop extras), compiled the same way and
+# constrained by the server's, so what both share is pinned alike and the CLI's tests, which run
+# in the server's venv, run on exactly these pins.
+CLI_LOCK := clients/cli/requirements.lock.txt
+PIP_COMPILE_CLI := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links --extra mcp --extra desktop --constraint $(LOCK) \
+	--output-file $(CLI_LOCK) clients/cli/pyproject.toml
 
 .PHONY: run test install install-dev lock lock-upgrade postgres redis services lint bench install-cli cli-system-deps claude-code
 .PHONY: web web-generate chromium test-web web-screenshots
@@ -26,20 +33,25 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(PY)
 
 install install-dev: $(VENV)/.installed
 
-# After changing a range in pyproject.toml: `make lock` re-pins what the change needs (other pins
-# stay); `make lock-upgrade` moves every pin to the newest release the ranges allow.
+# After changing a range in pyproject.toml or clients/cli/pyproject.toml: `make lock` re-pins what
+# the change needs (other pins stay) in both locks; `make lock-upgrade` moves every pin to the
+# newest release the ranges allow.
 # If a rebase conflicts in the lock, take either side and run `make lock` again.
 lock: | $(PY)
 	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet 'pip-tools>=7.4'
 	$(PIP_COMPILE)
+	$(PIP_COMPILE_CLI)
 
 lock-upgrade: | $(PY)
 	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet 'pip-tools>=7.4'
 	$(PIP_COMPILE) --upgrade
+	$(PIP_COMPILE_CLI) --upgrade
 
-# The command-line client, installed from the repository as a user installs it, with its extras.
+# The command-line client, installed from the repository as a user installs it: exactly what its
+# lock pins (extras included), then the client itself without resolving anything again.
 install-cli: $(PY)
-	$(PY) -m pip install --quiet -c $(LOCK) './clients/cli[mcp,desktop]'
+	$(PY) -m pip install --quiet -r $(CLI_LOCK)
+	$(PY) -m pip install --quiet --no-deps './clients/cli[mcp,desktop]'
 
 # Programs the CLI's tests drive: Xvfb and xdotool (desktop recorder), zsh (shell recorder).
 cli-system-deps:
