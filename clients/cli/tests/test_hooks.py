@@ -150,6 +150,163 @@ def test_a_settings_file_that_is_not_json_is_left_alone(cli):
     assert path.read_text() == "{not json"
 
 
+# What the person already had in each agent's file, which install and uninstall must keep.
+THEIRS = {
+    "codex": {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}},
+    "gemini": {
+        "theme": "GitHub",
+        "tools": {"enableHooks": True},
+        "hooks": {
+            "BeforeTool": [
+                {"matcher": "run_shell", "hooks": [{"type": "command", "command": "audit.sh"}]}
+            ]
+        },
+    },
+    "cursor": {"version": 1, "hooks": {"stop": [{"command": "./record-stop.sh"}]}},
+}
+FILES = {
+    "codex": ".codex/hooks.json",
+    "gemini": ".gemini/settings.json",
+    "cursor": ".cursor/hooks.json",
+}
+
+
+def _setup(cli, agent, **params):
+    with httpx.Client(base_url=cli.url, headers={"X-Clone-API-Key": cli.key}) as api:
+        response = api.get(f"/api/integrations/{agent}/setup/", params=params)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.parametrize("agent", ["codex", "gemini", "cursor"])
+def test_install_for_a_command_hook_agent_merges_the_servers_hooks_and_uninstall_restores(
+    cli, agent
+):
+    path = cli.home / FILES[agent]
+    path.parent.mkdir()
+    path.write_text(json.dumps(THEIRS[agent]))
+
+    first = cli("--json", "hooks", "install", agent)
+    assert first.returncode == 0, first.stderr
+    assert (
+        first.json["changed"]
+        and json.loads(Path(first.json["backup"]).read_text()) == (THEIRS[agent])
+    )
+    data = json.loads(path.read_text())
+    for key, value in THEIRS[agent].items():
+        if key != "hooks":
+            assert data[key] == value
+    # The server's fragment, appended after what was there, event by event.
+    setup = _setup(cli, agent)
+    assert setup["form"] == "curl" and first.json["events"] == setup["events"]
+    for event, entries in setup["config"]["hooks"].items():
+        theirs = THEIRS[agent]["hooks"].get(event, [])
+        assert data["hooks"][event] == theirs + entries
+    assert cli.key not in path.read_text()
+
+    again = cli("--json", "hooks", "install", agent)
+    assert again.returncode == 0 and again.json["changed"] is False
+    assert json.loads(path.read_text()) == data
+
+    removed = cli("--json", "hooks", "uninstall", agent)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.json["removed"] == len(setup["events"])
+    assert json.loads(path.read_text()) == THEIRS[agent]
+    assert cli("--json", "hooks", "uninstall", agent).json["changed"] is False
+
+
+def test_codex_in_the_command_form_runs_this_machines_clone(cli):
+    result = cli("--json", "hooks", "install", "codex", "--form", "command")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((cli.home / ".codex" / "hooks.json").read_text())
+    (group,) = data["hooks"]["PermissionRequest"]
+    assert shlex.split(group["hooks"][0]["command"]) == [CLONE, "hook", "codex"]
+    # Switching form replaces Clone's hooks instead of adding a second set.
+    switched = cli("--json", "hooks", "install", "codex")
+    assert switched.json["changed"] and switched.json["form"] == "curl"
+    data = json.loads((cli.home / ".codex" / "hooks.json").read_text())
+    assert all(len(entries) == 1 for entries in data["hooks"].values())
+    assert cli("hooks", "uninstall", "codex").returncode == 0
+    assert json.loads((cli.home / ".codex" / "hooks.json").read_text()) == {}
+
+
+@pytest.mark.parametrize("agent", ["gemini", "cursor"])
+def test_project_hooks_for_gemini_and_cursor_go_into_the_project(cli, tmp_path, agent):
+    project = tmp_path / "proj"
+    project.mkdir()
+    result = cli("--json", "hooks", "install", agent, "--project", cwd=project)
+    assert result.returncode == 0, result.stderr
+    path = project / FILES[agent]
+    assert result.json["path"] == str(path)
+    assert json.loads(path.read_text())["hooks"]
+    assert not (cli.home / FILES[agent]).exists()
+    assert cli("hooks", "uninstall", agent, "--project", cwd=project).returncode == 0
+    # Cursor's file keeps the version it needs; nothing of Clone's is left.
+    assert json.loads(path.read_text()) == ({"version": 1} if agent == "cursor" else {})
+
+
+def test_the_clients_agents_and_files_are_the_servers(cli):
+    from clone_cli.agent_hooks import AGENTS
+
+    for agent, paths in AGENTS.items():
+        assert _setup(cli, agent)["paths"] == paths
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["install", "aider"], "Unknown agent 'aider'", id="unknown-agent-install"),
+        pytest.param(["uninstall", "vim"], "Unknown agent 'vim'", id="unknown-agent-uninstall"),
+        pytest.param(["install", "codex", "--project"], "codex has no project", id="no-scope"),
+        pytest.param(["install", "cursor", "--local"], "cursor has no local", id="no-local"),
+        pytest.param(["install", "codex", "--form", "http"], "curl or command", id="bad-form"),
+        pytest.param(["install", "gemini", "--user", "--project"], "Choose one", id="two-scopes"),
+    ],
+)
+def test_bad_input_is_exit_2_with_a_clear_message_and_writes_nothing(cli, args, message):
+    result = cli("hooks", *args, cwd=cli.home)
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
+    assert not any(p.is_file() for p in cli.home.rglob("*.json"))
+
+
+@pytest.mark.parametrize("agent", ["codex", "gemini", "cursor"])
+def test_install_with_the_server_down_is_exit_4_and_writes_nothing(tmp_path, dead_url, cli, agent):
+    path = tmp_path / FILES[agent]
+    path.parent.mkdir()
+    path.write_text(json.dumps(THEIRS[agent]))
+    down = Cli(tmp_path, dead_url, cli.key)("hooks", "install", agent)
+    assert down.returncode == 4 and "server_unreachable" in down.stderr
+    assert json.loads(path.read_text()) == THEIRS[agent]
+    assert list(path.parent.iterdir()) == [path]
+    fresh = Cli(tmp_path / "empty", dead_url, cli.key)
+    fresh.home.mkdir()
+    assert fresh("hooks", "install", agent).returncode == 4
+    assert list(fresh.home.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("{not json", id="not-json"),
+        pytest.param('["a list"]', id="not-an-object"),
+        pytest.param('{"hooks": []}', id="hooks-not-an-object"),
+        pytest.param('{"hooks": {"stop": {}}}', id="event-not-a-list"),
+    ],
+)
+@pytest.mark.parametrize("agent", ["gemini", "cursor"])
+@pytest.mark.parametrize("action", ["install", "uninstall"])
+def test_a_hooks_file_that_cannot_be_merged_is_left_untouched(cli, agent, action, text):
+    path = cli.home / FILES[agent]
+    path.parent.mkdir()
+    path.write_text(text)
+    result = cli("hooks", action, agent)
+    assert result.returncode == 2 and "invalid_settings" in result.stderr
+    assert str(path) in result.stderr
+    assert path.read_text() == text
+    assert list(path.parent.iterdir()) == [path]
+
+
 HOOK = json.dumps(
     {
         "session_id": "s1",

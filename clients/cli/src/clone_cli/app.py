@@ -862,47 +862,67 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
 # ---------------------------------------------------------------------------------- agents
 
 
+_AGENTS_HELP = "claude-code, codex, gemini or cursor"
+
+
 @hooks_app.command("install")
 def hooks_install(
-    agent: Annotated[str, typer.Argument(help="claude-code")],
-    user: Annotated[bool, typer.Option("--user", help="~/.claude/settings.json (default)")] = False,
-    project: Annotated[bool, typer.Option("--project", help="./.claude/settings.json")] = False,
-    local: Annotated[bool, typer.Option("--local", help="./.claude/settings.local.json")] = False,
+    agent: Annotated[str, typer.Argument(help=_AGENTS_HELP)],
+    user: Annotated[
+        bool, typer.Option("--user", help="Your own hooks file, in HOME (default)")
+    ] = False,
+    project: Annotated[
+        bool, typer.Option("--project", help="This project's (claude-code, gemini, cursor)")
+    ] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="./.claude/settings.local.json (claude-code)")
+    ] = False,
     form: Annotated[
-        str, typer.Option(help="http (the server answers directly) or command (`clone hook`)")
-    ] = "http",
+        str | None,
+        typer.Option(
+            help="http (claude-code's default: the agent posts to the server), curl (the "
+            "others' default: a command posting with curl) or command (`clone hook AGENT`, "
+            "with this machine's login)"
+        ),
+    ] = None,
 ) -> None:
-    """Merge Clone's hooks, as the server configures them, into the agent's settings (backup
-    kept, idempotent)."""
+    """Merge Clone's hooks, as the server configures them, into the agent's hooks file
+    (everything else kept, backup written, idempotent)."""
     from clone_cli import agent_hooks
 
     path = agent_hooks.settings_path(agent, user=user, project=project, local=local)
-    if form not in ("http", "command"):
-        raise usage("--form is http or command.")
 
     def setup() -> Any:
         with connect() as api:
-            return api.get(
-                agent_hooks.SETUP.format(agent=agent), params=agent_hooks.setup_params(form)
-            )
+            try:
+                return api.get(
+                    agent_hooks.SETUP.format(agent=agent), params=agent_hooks.setup_params(form)
+                )
+            except CloneError as exc:
+                if exc.status == 400:
+                    # The server says which forms this agent's hooks come in.
+                    raise CloneError(
+                        "usage", exc.message, exit_code=EXIT_USAGE, details=exc.details
+                    ) from None
+                raise
 
-    result = agent_hooks.install(path, setup=setup)
-    emit(result, lambda: say(agent_hooks.describe(result)))
+    result = agent_hooks.install(agent, path, setup=setup)
+    emit(result, lambda: say(escape(agent_hooks.describe(result))))
 
 
 @hooks_app.command("uninstall")
 def hooks_uninstall(
-    agent: Annotated[str, typer.Argument(help="claude-code")],
+    agent: Annotated[str, typer.Argument(help=_AGENTS_HELP)],
     user: Annotated[bool, typer.Option("--user")] = False,
     project: Annotated[bool, typer.Option("--project")] = False,
     local: Annotated[bool, typer.Option("--local")] = False,
 ) -> None:
-    """Remove exactly the hooks `clone hooks install` added."""
+    """Remove exactly the hooks `clone hooks install` added (no server needed)."""
     from clone_cli import agent_hooks
 
     path = agent_hooks.settings_path(agent, user=user, project=project, local=local)
     result = agent_hooks.uninstall(agent, path)
-    emit(result, lambda: say(agent_hooks.describe(result)))
+    emit(result, lambda: say(escape(agent_hooks.describe(result))))
 
 
 @app.command("hook", context_settings={"ignore_unknown_options": True})
