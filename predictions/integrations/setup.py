@@ -63,7 +63,8 @@ AGENTS: dict[str, Agent] = {
             name="Codex CLI",
             url_name="integrations:codex-hooks",
             forms=(CURL, COMMAND),
-            paths={"user": "~/.codex/hooks.json"},
+            # A project's file is read only once the person trusts the project in Codex.
+            paths={"user": "~/.codex/hooks.json", "project": ".codex/hooks.json"},
             events=("PermissionRequest", "PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop"),
         ),
         Agent(

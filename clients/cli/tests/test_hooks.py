@@ -230,8 +230,8 @@ def test_codex_in_the_command_form_runs_this_machines_clone(cli):
     assert json.loads((cli.home / ".codex" / "hooks.json").read_text()) == {}
 
 
-@pytest.mark.parametrize("agent", ["gemini", "cursor"])
-def test_project_hooks_for_gemini_and_cursor_go_into_the_project(cli, tmp_path, agent):
+@pytest.mark.parametrize("agent", ["codex", "gemini", "cursor"])
+def test_project_hooks_go_into_the_project(cli, tmp_path, agent):
     project = tmp_path / "proj"
     project.mkdir()
     result = cli("--json", "hooks", "install", agent, "--project", cwd=project)
@@ -257,7 +257,7 @@ def test_the_clients_agents_and_files_are_the_servers(cli):
     [
         pytest.param(["install", "aider"], "Unknown agent 'aider'", id="unknown-agent-install"),
         pytest.param(["uninstall", "vim"], "Unknown agent 'vim'", id="unknown-agent-uninstall"),
-        pytest.param(["install", "codex", "--project"], "codex has no project", id="no-scope"),
+        pytest.param(["install", "codex", "--local"], "codex has no local", id="no-scope"),
         pytest.param(["install", "cursor", "--local"], "cursor has no local", id="no-local"),
         pytest.param(["install", "codex", "--form", "http"], "curl or command", id="bad-form"),
         pytest.param(["install", "gemini", "--user", "--project"], "Choose one", id="two-scopes"),

@@ -108,6 +108,20 @@ def test_the_agents_own_file_shapes(api):
     assert codex["Stop"] == [{"hooks": [{"type": "command", "command": "clone hook codex"}]}]
 
 
+@pytest.mark.parametrize(
+    ("agent", "paths"),
+    [
+        pytest.param("codex", {"user": "~/.codex/hooks.json", "project": ".codex/hooks.json"}),
+        pytest.param(
+            "gemini", {"user": "~/.gemini/settings.json", "project": ".gemini/settings.json"}
+        ),
+        pytest.param("cursor", {"user": "~/.cursor/hooks.json", "project": ".cursor/hooks.json"}),
+    ],
+)
+def test_each_agents_hooks_files_by_scope(api, agent, paths):
+    assert _setup(api, agent).json()["paths"] == paths
+
+
 @pytest.mark.parametrize("agent", ["aider", "vim", "Claude-Code"])
 def test_an_unknown_agent_is_a_404_naming_the_known_ones(api, agent):
     response = _setup(api, agent)

@@ -36,7 +36,7 @@ AGENTS: dict[str, dict[str, str]] = {
         "project": ".claude/settings.json",
         "local": ".claude/settings.local.json",
     },
-    "codex": {"user": "~/.codex/hooks.json"},
+    "codex": {"user": "~/.codex/hooks.json", "project": ".codex/hooks.json"},
     "gemini": {"user": "~/.gemini/settings.json", "project": ".gemini/settings.json"},
     "cursor": {"user": "~/.cursor/hooks.json", "project": ".cursor/hooks.json"},
 }
