@@ -20,8 +20,10 @@ def display(tmp_path_factory):
     for number in range(170 + os.getpid() % 50, 400):
         if os.path.exists(f"/tmp/.X{number}-lock"):  # noqa: S108 - where X servers keep locks
             continue
+        # -noreset: by default the server resets when its last client leaves, and a test
+        # connecting during that reset has its connection refused (seen as a flaky setup error).
         xvfb = subprocess.Popen(
-            ["Xvfb", f":{number}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+            ["Xvfb", f":{number}", "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"],
             stdout=log,
             stderr=log,
         )
