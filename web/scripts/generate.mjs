@@ -24,7 +24,9 @@ const header = (source) =>
 function openapiJson() {
   return execFileSync(python, ["manage.py", "spectacular", "--format", "openapi-json"], {
     cwd: repo,
-    env: { ...process.env, DJANGO_DEBUG: "1", DJANGO_SECRET_KEY: "generate-only" },
+    // One database engine whatever the caller's DATABASE_URL: integer formats in the schema
+    // follow the engine's field ranges, and the committed types must not depend on the shell.
+    env: { ...process.env, DJANGO_DEBUG: "1", DJANGO_SECRET_KEY: "generate-only", DATABASE_URL: "sqlite://:memory:" },
     maxBuffer: 64 * 1024 * 1024,
     stdio: ["ignore", "pipe", "inherit"],
   }).toString();
