@@ -274,6 +274,15 @@ await test("connect: create a key, shown once, that works; revoke it and it stop
   expect(setup.hook_url === `${origin}/api/integrations/claude-code/hooks/`, `hook_url: ${setup.hook_url}`);
   const shown = await page.getByLabel("Claude Code: .claude/settings.json hooks", { exact: true }).textContent();
   expect(shown === setup.text, `Claude Code snippet differs from the server's setup: ${shown}`);
+  // One line of the CLI wires each agent (clone hooks install fetches the same setup).
+  const cliLines = [
+    ...(await page.getByLabel("Claude Code with the CLI", { exact: true }).textContent()).split("\n"),
+    ...(await page.getByLabel("Codex CLI, Gemini CLI, Cursor with the CLI", { exact: true }).textContent()).split("\n"),
+  ];
+  for (const agent of ["claude-code", "codex", "gemini", "cursor"]) {
+    expect(cliLines.some((line) => line.startsWith(`clone hooks install ${agent}`)), `no CLI line for ${agent}`);
+  }
+  expect(cliLines.filter((line) => line === `clone login --url ${origin} --username demo`).length === 2, "login line");
   for (const [agent, name] of [["codex", "Codex CLI"], ["gemini", "Gemini CLI"], ["cursor", "Cursor"]]) {
     const other = (await apiCall(`/api/integrations/${agent}/setup/`)).body;
     const text = await page.getByLabel(new RegExp(`^${name}: .* hooks$`)).textContent();

@@ -188,6 +188,7 @@ function AgentSetup({ agent, scope }: { agent: SetupAgent; scope: string }) {
 
 export function Connect({ username }: { username: string }) {
   const origin = window.location.origin;
+  const login = `clone login --url ${origin} --username ${username}`;
   const mcp = JSON.stringify({ mcpServers: { clone: { command: "clone", args: ["mcp"] } } }, null, 2);
   return (
     <main id="main">
@@ -195,10 +196,14 @@ export function Connect({ username }: { username: string }) {
       <div className="grid">
         <ApiKeys />
         <Section title="Claude Code">
-          <Snippet title="With the CLI" text={`clone login --url ${origin} --username ${username}\nclone hooks install claude-code`} />
+          <Snippet title="Claude Code with the CLI" text={`${login}\nclone hooks install claude-code`} />
           <AgentSetup agent="claude-code" scope="project" />
         </Section>
         <Section title="Codex CLI, Gemini CLI, Cursor">
+          <Snippet
+            title="Codex CLI, Gemini CLI, Cursor with the CLI"
+            text={`${login}\nclone hooks install codex     # Codex CLI\nclone hooks install gemini    # Gemini CLI\nclone hooks install cursor    # Cursor`}
+          />
           <AgentSetup agent="codex" scope="user" />
           <AgentSetup agent="gemini" scope="project" />
           <AgentSetup agent="cursor" scope="user" />
