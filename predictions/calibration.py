@@ -59,12 +59,20 @@ class Calibration:
     A ``platt`` calibration has a finite slope ``a >= 0`` and a finite intercept ``b``, so
     ``apply`` is monotone non-decreasing (it never inverts the ranking of candidates) and maps
     into [0, 1]. ``n`` is the number of labels the fit used (0 for the default identity).
+
+    ``raw_min`` and ``raw_max`` are the lowest and highest raw confidence the fit saw (None for
+    the identity and for a calibration stored before the range was recorded). ``apply`` never
+    extrapolates upward: a raw score above ``raw_max`` is read as ``raw_max``, so it gets the
+    calibrated value at the top of the fitted range and no more. Below ``raw_min`` the sigmoid
+    goes on falling, which only lowers confidence; so ``apply`` stays monotone.
     """
 
     method: str
     a: float
     b: float
     n: int
+    raw_min: float | None = None
+    raw_max: float | None = None
 
     def __post_init__(self) -> None:
         if self.method not in (METHOD_PLATT, METHOD_IDENTITY):
@@ -75,6 +83,11 @@ class Calibration:
             raise ValueError("A calibration slope must not be negative.")
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 0:
             raise ValueError("n must be a non-negative integer.")
+        for bound in (self.raw_min, self.raw_max):
+            if bound is not None and not (_is_number(bound) and math.isfinite(bound)):
+                raise ValueError("A fitted range bound must be a finite number.")
+        if self.raw_min is not None and self.raw_max is not None and self.raw_min > self.raw_max:
+            raise ValueError("raw_min must not exceed raw_max.")
 
     def apply(self, raw: float) -> float:
         """Calibrated probability for a raw confidence; identity returns ``raw`` unchanged.
@@ -84,6 +97,8 @@ class Calibration:
         """
         if self.method == METHOD_IDENTITY:
             return raw
+        if self.raw_max is not None and raw > self.raw_max:
+            raw = self.raw_max
         z = self.a * raw + self.b
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
@@ -91,21 +106,30 @@ class Calibration:
         return e / (1.0 + e)
 
     def as_dict(self, *, fitted_at: datetime | None = None) -> dict:
-        """The JSON stored in ``UserProfile.calibration``; ``fitted_at`` as ISO 8601 or None."""
-        return {
+        """The JSON stored in ``UserProfile.calibration``; ``fitted_at`` as ISO 8601 or None.
+
+        ``raw_min`` and ``raw_max`` are written only when the calibration has them."""
+        data: dict = {
             "method": self.method,
             "a": self.a,
             "b": self.b,
             "n": self.n,
             "fitted_at": fitted_at.isoformat() if fitted_at is not None else None,
         }
+        if self.raw_min is not None:
+            data["raw_min"] = self.raw_min
+        if self.raw_max is not None:
+            data["raw_max"] = self.raw_max
+        return data
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Calibration:
         """Read a stored calibration; empty, missing or malformed data gives ``IDENTITY``.
 
         ``from_dict(c.as_dict()) == c`` for every valid calibration. An ``identity`` entry
-        keeps its ``n`` but always has ``a=1, b=0``.
+        keeps its ``n`` but always has ``a=1, b=0`` and no range. A ``platt`` entry without a
+        valid range (stored before the range was recorded, or malformed) reads as a calibration
+        without one: it maps as it did when it was stored.
         """
         if not isinstance(data, dict) or not data:
             return IDENTITY
@@ -121,9 +145,18 @@ class Calibration:
         if not (_is_number(a) and _is_number(b)):
             return IDENTITY
         try:
-            return cls(METHOD_PLATT, float(a), float(b), n)
+            calibration = cls(METHOD_PLATT, float(a), float(b), n)
         except (ValueError, OverflowError):
             return IDENTITY
+        raw_min, raw_max = data.get("raw_min"), data.get("raw_max")
+        if not (_is_number(raw_min) and _is_number(raw_max)):
+            return calibration
+        try:
+            return cls(
+                METHOD_PLATT, calibration.a, calibration.b, n, float(raw_min), float(raw_max)
+            )
+        except (ValueError, OverflowError):
+            return calibration
 
 
 IDENTITY = Calibration(METHOD_IDENTITY, 1.0, 0.0, 0)
@@ -146,7 +179,8 @@ def platt_fit(*, scores: Sequence[float], labels: Sequence[float]) -> Calibratio
     Promises:
     - fewer than ``MIN_SAMPLES_FOR_FIT`` pairs: ``IDENTITY``;
     - otherwise a ``platt`` calibration with finite ``a >= 0`` and ``b`` and ``n = len(scores)``,
-      also for separable data (the smoothed targets keep the optimum finite);
+      also for separable data (the smoothed targets keep the optimum finite), and the fitted
+      range ``raw_min = min(scores)``, ``raw_max = max(scores)``;
     - if the fitted slope is not positive (raw confidence carries no usable signal, or would
       invert the ranking) ``a = 0`` and ``b = logit(mean(t))``: the smoothed acceptance rate.
     Every pair is used; the caller applies the ``MAX_LABELS`` recency cap. Labels must lie in
@@ -164,7 +198,8 @@ def platt_fit(*, scores: Sequence[float], labels: Sequence[float]) -> Calibratio
         hi, lo = _targets(n_pos, n_neg)
         mean_t = (n_pos * hi + n_neg * lo) / n
         a, b = 0.0, math.log(mean_t / (1.0 - mean_t))
-    return Calibration(METHOD_PLATT, a, b, n)
+    f = data[0]
+    return Calibration(METHOD_PLATT, a, b, n, min(f), max(f))
 
 
 def platt_objective(

@@ -362,6 +362,56 @@ def test_invalid_calibration_cannot_be_built(method, a, b, n):
         Calibration(method, a, b, n)
 
 
+def test_a_raw_score_above_the_fitted_range_gets_the_value_at_its_top():
+    cal = Calibration("platt", 10.0, -3.0, 40, raw_min=0.1, raw_max=0.4)
+    top = 1.0 / (1.0 + math.exp(-1.0))  # sigmoid(10*0.4 - 3)
+    assert cal.apply(0.4) == pytest.approx(top, abs=1e-15)
+    assert cal.apply(0.41) == cal.apply(0.9) == cal.apply(1.0) == cal.apply(0.4)
+    # Without the range the same fit extrapolates upward.
+    assert Calibration("platt", 10.0, -3.0, 40).apply(0.9) > 0.99
+
+
+def test_below_the_fitted_range_the_sigmoid_goes_on_falling():
+    cal = Calibration("platt", 10.0, -3.0, 40, raw_min=0.1, raw_max=0.4)
+    assert cal.apply(0.05) < cal.apply(0.1) < cal.apply(0.4)
+    assert cal.apply(0.05) == Calibration("platt", 10.0, -3.0, 40).apply(0.05)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.floats(min_value=0.0, max_value=1e3),
+    b=st.floats(min_value=-1e3, max_value=1e3),
+    bounds=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_size=2),
+    x1=st.floats(min_value=-2.0, max_value=2.0),
+    x2=st.floats(min_value=-2.0, max_value=2.0),
+)
+def test_a_clamped_calibration_stays_monotone_and_below_its_top(a, b, bounds, x1, x2):
+    raw_min, raw_max = sorted(bounds)
+    cal = Calibration("platt", a, b, 10, raw_min=raw_min, raw_max=raw_max)
+    lo, hi = sorted((x1, x2))
+    assert 0.0 <= cal.apply(lo) <= cal.apply(hi) <= cal.apply(raw_max) <= 1.0
+
+
+def test_platt_fit_records_the_range_of_raw_scores_it_saw():
+    scores = [0.1, 0.2, 0.2, 0.3, 0.4, 0.35]
+    cal = platt_fit(scores=scores, labels=[0.0, 0.0, 1.0, 0.5, 1.0, 0.0])
+    assert (cal.raw_min, cal.raw_max) == (0.1, 0.4)
+    # The constant fit (no usable slope) records it too; the identity has none.
+    flat = platt_fit(scores=[0.3] * 6, labels=[1.0, 0.0] * 3)
+    assert flat.a == 0.0 and (flat.raw_min, flat.raw_max) == (0.3, 0.3)
+    assert platt_fit(scores=[0.5], labels=[1.0]).raw_max is None
+
+
+@pytest.mark.parametrize(
+    ("raw_min", "raw_max"),
+    [(0.5, 0.4), (math.nan, 0.4), (0.1, math.inf), (0.1, True)],
+    ids=["min-above-max", "nan-min", "infinite-max", "bool-max"],
+)
+def test_invalid_fitted_range_cannot_be_built(raw_min, raw_max):
+    with pytest.raises(ValueError):
+        Calibration("platt", 1.0, 0.0, 5, raw_min=raw_min, raw_max=raw_max)
+
+
 # --- storage --------------------------------------------------------------------------
 
 
@@ -375,6 +425,8 @@ def test_as_dict_has_the_stored_shape():
         "fitted_at": "2026-11-26T03:00:00+00:00",
     }
     assert IDENTITY.as_dict()["fitted_at"] is None
+    ranged = Calibration("platt", 1.5, -0.25, 120, raw_min=0.05, raw_max=0.6).as_dict()
+    assert (ranged["raw_min"], ranged["raw_max"]) == (0.05, 0.6)
 
 
 @pytest.mark.parametrize(
@@ -384,12 +436,48 @@ def test_as_dict_has_the_stored_shape():
         Calibration("identity", 1.0, 0.0, 3),
         Calibration("platt", 0.0, 1.2, 50),
         Calibration("platt", 3.25, -2.5, 5000),
+        Calibration("platt", 3.25, -2.5, 5000, raw_min=0.0, raw_max=0.42),
+        Calibration("platt", 0.0, 1.2, 50, raw_min=0.3, raw_max=0.3),
     ],
-    ids=["identity", "identity-with-n", "constant", "platt"],
+    ids=["identity", "identity-with-n", "constant", "platt", "platt-with-range", "constant-range"],
 )
 def test_from_dict_round_trips_as_dict(cal):
     at = datetime(2026, 11, 26, tzinfo=UTC)
     assert Calibration.from_dict(cal.as_dict(fitted_at=at)) == cal
+
+
+def test_a_calibration_stored_without_a_range_maps_as_before():
+    data = {"method": "platt", "a": 10.0, "b": -3.0, "n": 40, "fitted_at": None}
+    cal = Calibration.from_dict(data)
+    assert cal == Calibration("platt", 10.0, -3.0, 40)
+    assert (cal.raw_min, cal.raw_max) == (None, None)
+    assert cal.apply(0.9) == pytest.approx(1.0 / (1.0 + math.exp(-6.0)))
+    assert cal.as_dict() == data
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"raw_min": 0.1},
+        {"raw_max": 0.4},
+        {"raw_min": "0.1", "raw_max": 0.4},
+        {"raw_min": 0.5, "raw_max": 0.4},
+        {"raw_min": 0.1, "raw_max": None},
+        {"raw_min": 0.1, "raw_max": False},
+        {"raw_min": 0.1, "raw_max": math.nan},
+    ],
+    ids=["min-only", "max-only", "string-min", "min-above-max", "null-max", "bool-max", "nan-max"],
+)
+def test_a_malformed_stored_range_is_dropped_and_the_fit_kept(bounds):
+    data = {"method": "platt", "a": 10.0, "b": -3.0, "n": 40, **bounds}
+    assert Calibration.from_dict(data) == Calibration("platt", 10.0, -3.0, 40)
+
+
+def test_from_dict_reads_a_stored_range():
+    data = {"method": "platt", "a": 10, "b": -3, "n": 40, "raw_min": 0, "raw_max": 0.4}
+    cal = Calibration.from_dict(data)
+    assert cal == Calibration("platt", 10.0, -3.0, 40, raw_min=0.0, raw_max=0.4)
+    assert cal.apply(0.9) == cal.apply(0.4)
 
 
 def test_from_dict_accepts_integral_json_numbers():

@@ -5,12 +5,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from memories.selectors import profile_get
 from memories.services import profile_calibration_set
 from predictions import confidence as gate
 from predictions.models import Prediction
+from predictions.services import calibration_refit
 from tests.fakes.anthropic import error_reply, tool_reply
 from tests.helpers import assert_api_error
-from tests.predictions.helpers import a_fact, candidates_answer, history_with_reply
+from tests.predictions.helpers import (
+    a_fact,
+    candidates_answer,
+    history_with_reply,
+    labelled_predictions,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +88,31 @@ def test_user_calibration_is_applied_to_every_candidate_and_reorders(api, user, 
     assert body["confidence"] == pytest.approx(calibrated(0.6))
     assert body["raw_confidence"] == pytest.approx(0.6)
     assert body["status"] == "auto"
+
+
+def test_a_fit_on_low_raw_scores_cannot_lift_a_higher_one_above_its_range_top(
+    api, user, fake_anthropic
+):
+    # 45 labels on raw scores 0.1-0.4, acceptance rising steeply with the score.
+    rows = [(0.1, "rejected")] * 15 + [(0.2, "rejected")] * 8 + [(0.2, "accepted")] * 2
+    rows += [(0.3, "accepted")] * 3 + [(0.3, "rejected")] * 7
+    rows += [(0.4, "accepted")] * 6 + [(0.4, "rejected")] * 4
+    labelled_predictions(user, fake_anthropic, rows)
+    fit = calibration_refit(user=user)
+    stored = profile_get(user=user).calibration
+    assert (stored["raw_min"], stored["raw_max"]) == (0.1, 0.4)
+    assert fit.n == 45 and fit.a > 5  # steep: unclamped, sigmoid(a*0.9 + b) is above 0.99
+
+    fake_anthropic.queue(tool_reply(candidates_answer(("yes", 0.9, []))))
+    body = _predict(api, threshold=0.8).json()
+
+    # The Platt term is its value at the range top, 0.4; the prior still reads the raw 0.9.
+    weight = 45 / (45 + gate.PRIOR_LABELS)
+    top = 1 / (1 + math.exp(-(fit.a * 0.4 + fit.b)))
+    assert body["confidence"] == pytest.approx(weight * top + (1 - weight) * gate.PRIOR_CAP)
+    unclamped = weight / (1 + math.exp(-(fit.a * 0.9 + fit.b))) + (1 - weight) * gate.PRIOR_CAP
+    assert body["confidence"] < 0.7 < 0.95 < unclamped
+    assert body["status"] == "escalated"
 
 
 def test_the_request_carries_relevant_past_replies(api, user, fake_anthropic):
