@@ -117,10 +117,14 @@ def free_port() -> int:
 class Server:
     """gunicorn serving ``clone_server.wsgi`` on loopback; stops its whole process group."""
 
-    def __init__(self, database_url: str, *, workers: int = 2, **env: str) -> None:
+    def __init__(
+        self, database_url: str, *, workers: int = 2, threads: int = 1, **env: str
+    ) -> None:
         self.port = free_port()
         self.database_url = database_url
         self.workers = workers
+        # More than one thread makes gunicorn use its gthread workers.
+        self.threads = threads
         self.env = env
         # Lives as long as the server; closed in __exit__.
         self.log = tempfile.NamedTemporaryFile(prefix="clone-bench-gunicorn-", suffix=".log")  # noqa: SIM115
@@ -141,6 +145,8 @@ class Server:
                 f"{self.host}:{self.port}",
                 "--workers",
                 str(self.workers),
+                "--threads",
+                str(self.threads),
                 "--timeout",
                 "120",
                 "--access-logfile",

@@ -21,7 +21,10 @@ it too), and times the context bundle alone, to say where the overhead goes, and
 predictor alone on 30 neighbours and 20 facts with its text caches cleared (target: best run
 under 5 ms; ``tests/predictions/test_local.py`` asserts the work it does stays linear).
 
-    python bench/predict.py [--requests 300] [--quick] [--fresh] [--json OUT]
+    python bench/predict.py [--requests 300] [--quick] [--fresh] [--threads 4] [--json OUT]
+
+``--threads 4`` serves with gunicorn's gthread workers (2 x 4), the configuration the issue's
+fresh-import figures were taken in.
 """
 
 from __future__ import annotations
@@ -285,7 +288,7 @@ def fresh_user_import(events: int = FRESH_EVENTS) -> int:
     return user.pk
 
 
-def fresh_rows(database_url: str, requests: int) -> tuple[list[dict], dict]:
+def fresh_rows(database_url: str, requests: int, *, threads: int) -> tuple[list[dict], dict]:
     """Predict right after a fresh import (no ANALYZE), then after ANALYZE; local provider."""
     from django.db import connection
 
@@ -299,7 +302,7 @@ def fresh_rows(database_url: str, requests: int) -> tuple[list[dict], dict]:
                 cursor.execute("ANALYZE recording_event")
                 cursor.execute("ANALYZE predictions_prediction")
         env = service_env() | {"CLONE_LLM_PROVIDER": "local"}
-        with Server(database_url, workers=2, **env) as server:
+        with Server(database_url, workers=2, threads=threads, **env) as server:
             times = measure(server, api_key, requests, structured_predict_body)
         t50, t99 = percentile(times["trivial"], 50), percentile(times["trivial"], 99)
         p50, p99 = percentile(times["predict"], 50), percentile(times["predict"], 99)
@@ -339,9 +342,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="60 requests")
     parser.add_argument("--json", metavar="OUT")
     parser.add_argument("--fresh", action="store_true", help="also the fresh-import condition")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread)"
+    )
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     args = parser.parse_args(argv)
     requests = 60 if args.quick else args.requests
+    print(f"gunicorn: 2 workers x {args.threads} thread(s)")
 
     database_url = prepare(args.database)
     with connect(database_url) as conn:
@@ -360,7 +367,9 @@ def main(argv: list[str] | None = None) -> dict:
         counts = queries_per_predict(fake_url, [user_id, small_id])
         bundle = bundle_ms(user_id, runs=30 if args.quick else 60)
         local = local_predictor_ms(runs=30 if args.quick else 100)
-        with Server(database_url, workers=2, **service_env(fake_url)) as server:
+        with Server(
+            database_url, workers=2, threads=args.threads, **service_env(fake_url)
+        ) as server:
             times = measure(server, api_key, requests)
 
     trivial, predict = times["trivial"], times["predict"]
@@ -409,6 +418,7 @@ def main(argv: list[str] | None = None) -> dict:
         "name": "predict",
         "rows": rows,
         "requests": requests,
+        "gunicorn": {"workers": 2, "threads": args.threads},
         "user": {"raw": RAW, "facts": FACTS, "episodes": EPISODES},
         "trivial_ms": {"p50": t50, "p90": percentile(trivial, 90), "p99": t99},
         "predict_ms": {"p50": p50, "p90": percentile(predict, 90), "p99": p99},
@@ -430,7 +440,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"median {local['median']:.2f} ms"
     )
     if args.fresh:
-        fresh, figures = fresh_rows(database_url, requests)
+        fresh, figures = fresh_rows(database_url, requests, threads=args.threads)
         result["rows"] += fresh
         result["fresh_import"] = figures
     write_json(args.json, result)
