@@ -340,6 +340,8 @@ def structured_predict(
         latest: Decision | None = max(same, key=lambda d: d.when)  # type: ignore[arg-type, return-value]
     else:
         latest = same[0] if same else None
+    # The agent level's answers by kind (L2 key), for a request of a kind never answered.
+    kinds: dict[str, dict[str, float]] = {}
     for decision in decisions:
         w = _weight(decision.when, now)
         for level in LEVELS:
@@ -347,10 +349,13 @@ def structured_predict(
                 boost = LAST_ANSWER_WEIGHT if level == "L0" and decision is latest else 1.0
                 weights[level][decision.option] += w * boost
                 counts[level][decision.option] += 1
+        if decision.keys.get("L3") == keys["L3"]:
+            kind = kinds.setdefault(decision.keys.get("L2", ""), dict.fromkeys(choices, 0.0))
+            kind[decision.option] += w
     if not any(counts["L3"].values()):
         return []
     if not any(counts["L2"].values()):
-        weights["L3"] = _kinds_mean(decisions=decisions, keys=keys, choices=choices, now=now)
+        weights["L3"] = _kinds_mean(kinds=kinds, choices=choices)
     estimate = {o: 1.0 / len(choices) for o in choices}
     for level in reversed(LEVELS):
         total = sum(weights[level].values())
@@ -387,21 +392,11 @@ def structured_predict(
     return candidates[: max(0, k)]
 
 
-def _kinds_mean(
-    *,
-    decisions: Sequence[Decision],
-    keys: dict[str, str],
-    choices: Sequence[str],
-    now: datetime | None,
-) -> dict[str, float]:
+def _kinds_mean(*, kinds: dict[str, dict[str, float]], choices: Sequence[str]) -> dict[str, float]:
     """The agent level's weights for a kind of request the person never answered: each kind
-    they did answer (an L2 key) is one piece of evidence of their policy, its share of each
-    option weighed by ``W / (W + PRIOR_STRENGTH)``, ``W`` the kind's own weight."""
-    kinds: dict[str, dict[str, float]] = {}
-    for decision in decisions:
-        if decision.keys.get("L3") == keys["L3"]:
-            kind = kinds.setdefault(decision.keys.get("L2", ""), dict.fromkeys(choices, 0.0))
-            kind[decision.option] += _weight(decision.when, now)
+    they did answer (``kinds``: its weight per option) is one piece of evidence of their policy,
+    its share of each option weighed by ``W / (W + PRIOR_STRENGTH)``, ``W`` the kind's own
+    weight."""
     mean = dict.fromkeys(choices, 0.0)
     for kind in kinds.values():
         total = sum(kind.values())

@@ -228,22 +228,23 @@ def event_ingest(*, user: User, events: list[Any]) -> IngestResult:
     )
 
     counts: dict[int, list[datetime]] = defaultdict(list)
-    for event_id in created:
+    stored: list[dict[str, Any]] = []
+    for event_id, pk in created.items():
         event = unique[event_id]
-        counts[session_ids[event["session_id"]]].append(event["_occurred_at"])
-    _sessions_count(counts=counts)
-    if created:
-        stored = [
+        session_pk = session_ids[event["session_id"]]
+        counts[session_pk].append(event["_occurred_at"])
+        stored.append(
             {
                 "id": pk,
-                "session_id": session_ids[unique[event_id]["session_id"]],
+                "session_id": session_pk,
                 "event_id": event_id,
-                "kind": unique[event_id]["kind"],
-                "occurred_at": unique[event_id]["_occurred_at"],
-                "payload": unique[event_id]["payload"],
+                "kind": event["kind"],
+                "occurred_at": event["_occurred_at"],
+                "payload": event["payload"],
             }
-            for event_id, pk in created.items()
-        ]
+        )
+    _sessions_count(counts=counts)
+    if stored:
         stored.sort(key=lambda e: (e["occurred_at"], e["id"]))
         events_recorded.send(sender=Event, user=user, events=stored)
 
