@@ -340,21 +340,14 @@ def record_turn(
 ) -> None:
     """Record one terminal turn; the command is read on stdin (used by `clone shell-init`).
     `clone_cli.turn` runs it without this command set unless the spool holds events."""
-    from clone_cli.shell import is_secret
-    from clone_cli.turn import read_command, turn_event
+    from clone_cli.turn import recorded_turn
 
-    command = read_command()
-    cfg = config.load()
-    if not cfg.api_key or is_secret(command, cfg.secret_patterns):
-        return
-    event = turn_event(
-        command=command,
-        session=session,
-        seq=seq,
-        exit_code=exit_code,
-        cwd=cwd,
-        duration_ms=duration_ms,
+    recorded = recorded_turn(
+        session=session, seq=seq, exit_code=exit_code, cwd=cwd, duration_ms=duration_ms
     )
+    if recorded is None:
+        return
+    _, event = recorded
     try:
         events.load_and_validate(json.dumps(event))
     except CloneError:

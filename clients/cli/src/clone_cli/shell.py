@@ -172,26 +172,21 @@ def _nice() -> str:
     return "nice -n 10 " if shutil.which("nice") else ""
 
 
-def _bash(exe: str, patterns: list[str]) -> str:
+def _fill(template: str, *, exe: str, patterns: str) -> str:
     return (
-        _BASH.replace("__EXE__", shlex.quote(exe))
-        .replace("__PATTERNS__", _sh_patterns(patterns))
+        template.replace("__EXE__", shlex.quote(exe))
+        .replace("__PATTERNS__", patterns)
         .replace("__NICE__", _nice())
     )
+
+
+def _bash(exe: str, patterns: list[str]) -> str:
+    return _fill(_BASH, exe=exe, patterns=_sh_patterns(patterns))
 
 
 def _zsh(exe: str, patterns: list[str]) -> str:
-    return (
-        _ZSH.replace("__EXE__", shlex.quote(exe))
-        .replace("__PATTERNS__", _sh_patterns(patterns))
-        .replace("__NICE__", _nice())
-    )
+    return _fill(_ZSH, exe=exe, patterns=_sh_patterns(patterns))
 
 
 def _fish(exe: str, patterns: list[str]) -> str:
-    quoted = " ".join(_fish_quote(p) for p in patterns)
-    return (
-        _FISH.replace("__EXE__", shlex.quote(exe))
-        .replace("__PATTERNS__", quoted)
-        .replace("__NICE__", _nice())
-    )
+    return _fill(_FISH, exe=exe, patterns=" ".join(_fish_quote(p) for p in patterns))

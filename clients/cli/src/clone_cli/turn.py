@@ -16,6 +16,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clone_cli.config import Config
 
 TIMEOUT_S = 30.0
 EVENTS = "/api/recording/events/"
@@ -83,21 +87,32 @@ def turn_event(
     }
 
 
+def recorded_turn(**options: Any) -> tuple[Config, dict[str, object]] | None:
+    """The command on stdin as a terminal_turn event (``options`` as ``turn_event`` takes them),
+    with the configuration to send it with; None when nothing may be sent: no login, or the
+    command matches a secret pattern."""
+    from clone_cli import config
+    from clone_cli.shell import is_secret
+
+    command = read_command()
+    cfg = config.load()
+    if not cfg.api_key or is_secret(command, cfg.secret_patterns):
+        return None
+    return cfg, turn_event(command=command, **options)
+
+
 def run(argv: list[str]) -> int:
-    from clone_cli import config, spool
+    from clone_cli import spool
 
     options = parse(argv)
     if options is None or spool.has_pending():
         from clone_cli.app import run_app
 
         return run_app(["record", "turn", *argv])
-    command = read_command()
-    cfg = config.load()
-    from clone_cli.shell import is_secret
-
-    if not cfg.api_key or is_secret(command, cfg.secret_patterns):
+    recorded = recorded_turn(**options)
+    if recorded is None:
         return 0
-    event = turn_event(command=command, **options)
+    cfg, event = recorded
     from clone_cli.hook import post
 
     headers = {
