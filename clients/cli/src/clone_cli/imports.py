@@ -7,6 +7,7 @@ The server derives ids from the files' own ids, so importing again adds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clone_cli.api import EXIT_USAGE, Api, CloneError
-from clone_cli.output import emit, json_mode, say, stdout
+from clone_cli.output import emit, json_mode, say, stderr, stdout
 
 # Under the server's default body limit (CLONE_MAX_BODY_BYTES, 5 MiB) with room for a long turn.
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -127,17 +128,8 @@ def _add(total: dict[str, Any], body: Any) -> None:
 def learn(api: Api) -> dict[str, Any]:
     """Ask the server to learn from the recorded history (labels and calibration)."""
     show = not json_mode() and sys.stderr.isatty()
-    status = None
-    if show:
-        from rich.console import Console
-
-        status = Console(stderr=True).status("Learning from your answers...")
-        status.start()
-    try:
+    with stderr.status("Learning from your answers...") if show else contextlib.nullcontext():
         body = api.post(LEARN_ENDPOINT, json={}, timeout=LEARN_TIMEOUT_S)
-    finally:
-        if status is not None:
-            status.stop()
     return body if isinstance(body, dict) else {}
 
 
