@@ -2,9 +2,11 @@
 
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -125,11 +127,15 @@ def _relevant_limit(model: str) -> int | None:
     return settings.CLONE_LOCAL_NEIGHBOURS if model == LOCAL_MODEL else None
 
 
+# The session context a model sees: at most this many of the person's newest decisions.
+SESSION_DECISIONS_READ = 50
+
+
 def _session_decisions(*, decisions: list[dict], now: datetime | None) -> list[dict]:
     """The person's answers of the last ``SESSION_MINUTES`` (decisions are newest first)."""
     anchor = now or timezone.now()
     recent = []
-    for decision in decisions[:50]:
+    for decision in decisions[:SESSION_DECISIONS_READ]:
         when = parse_time(decision.get("occurred_at"))
         if when is None or not 0 <= (anchor - when).total_seconds() <= SESSION_MINUTES * 60:
             continue
@@ -139,7 +145,7 @@ def _session_decisions(*, decisions: list[dict], now: datetime | None) -> list[d
 
 def _answer_with_model(
     *,
-    relevant: list[dict],
+    relevant: Callable[[], list[dict]],
     item: PredictItem,
     model: str,
     shared: str,
@@ -162,7 +168,7 @@ def _answer_with_model(
                 "content": prompts.question_message(
                     agent=item.agent,
                     agent_input=item.agent_input,
-                    relevant=relevant,
+                    relevant=relevant(),
                     k=item.k,
                     tool=item.tool,
                     options=item.options,
@@ -222,7 +228,7 @@ def _answer_structured(
 def _answer_locally(
     *,
     bundle: dict[str, Any],
-    relevant: list[dict],
+    relevant: Callable[[], list[dict]],
     item: PredictItem,
     now: datetime | None,
     decisions: list[dict] | None = None,
@@ -235,7 +241,7 @@ def _answer_locally(
     found = local.replies_predict(
         agent=item.agent,
         agent_input=item.agent_input,
-        relevant=relevant,
+        relevant=relevant(),
         facts=bundle["facts"],
         k=item.k,
         now=now,
@@ -256,7 +262,7 @@ def _answer_locally(
 def _answer(
     *,
     bundle: dict[str, Any],
-    relevant: list[dict],
+    relevant: Callable[[], list[dict]],
     item: PredictItem,
     model: str,
     shared: str,
@@ -294,8 +300,26 @@ def _with_threshold(item: PredictItem, rules: PersonSettings) -> PredictItem:
     return replace(item, threshold=rules.threshold_for(item.agent, gate.DEFAULT_THRESHOLD))
 
 
-def _decisions_limit() -> int:
-    return int(getattr(settings, "CLONE_LOCAL_DECISIONS", 300))
+def _decisions_limit(*, items: list[PredictItem], rules: PersonSettings) -> int:
+    """How many of the person's newest decisions a predict reads: all the structured predictor
+    weighs (``CLONE_LOCAL_DECISIONS``, 300) when a request carries a tool or options; for free
+    questions, the session context and enough to count toward the label minimum (so that
+    :func:`_labels_known` decides as it would on all of them)."""
+    wide = int(getattr(settings, "CLONE_LOCAL_DECISIONS", 300))
+    if any(item.tool or item.options for item in items):
+        return wide
+    return min(wide, max(SESSION_DECISIONS_READ, rules.min_labels_for_auto))
+
+
+def _relevant_on_demand(*, user: User, item: PredictItem, model: str) -> Callable[[], list[dict]]:
+    """The item's relevant past replies, read on first use and once: the local provider answers
+    a request with a tool or options from the person's decisions and reads no neighbours unless
+    those say nothing (one query fewer on the common path)."""
+    return cache(
+        lambda: relevant_replies(
+            user=user, agent_inputs=[item.agent_input], limit=_relevant_limit(model)
+        )[0]
+    )
 
 
 def _prediction_build(
@@ -461,15 +485,15 @@ def prediction_create(
     rules = person_settings_get(user=user)
     item = _with_threshold(item, rules)
     item, prompt_event = _linked(item, _prompt_events(user=user, items=[item]))
-    bundle = context_bundle(
-        user=user, agent_input=agent_input, relevant_limit=_relevant_limit(resolved)
+    bundle = context_bundle(user=user)
+    decisions = answered_prompts_recent(
+        user=user, limit=_decisions_limit(items=[item], rules=rules)
     )
-    decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
     calibration = Calibration.from_dict(bundle["profile"]["calibration"])
     shared = "" if resolved == LOCAL_MODEL else prompts.shared_context(bundle)
     answer = _answer(
         bundle=bundle,
-        relevant=bundle["relevant"],
+        relevant=_relevant_on_demand(user=user, item=item, model=resolved),
         item=item,
         model=resolved,
         shared=shared,
@@ -521,7 +545,7 @@ def prediction_batch_create(
     linked = [_linked(item, prompt_events) for item in items]
     items = [item for item, _ in linked]
     bundle = context_bundle(user=user, agent_input=None)
-    decisions = answered_prompts_recent(user=user, limit=_decisions_limit())
+    decisions = answered_prompts_recent(user=user, limit=_decisions_limit(items=items, rules=rules))
     labels = _labels_known(user=user, decisions=decisions, min_labels=rules.min_labels_for_auto)
     relevant_per_item = relevant_replies(
         user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit(resolved)
@@ -536,7 +560,7 @@ def prediction_batch_create(
     def answer_one(index: int) -> Answer:
         return _answer(
             bundle=bundle,
-            relevant=relevant_per_item[index],
+            relevant=lambda: relevant_per_item[index],
             item=items[index],
             model=resolved,
             shared=shared,

@@ -6,10 +6,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from memories.selectors import profile_get
-from memories.services import profile_calibration_set
+from memories.services import profile_calibration_set, raw_sync
 from predictions import confidence as gate
 from predictions.models import Prediction
 from predictions.services import calibration_refit
+from recording.services import event_ingest
+from tests.factories import event
 from tests.fakes.anthropic import error_reply, tool_reply
 from tests.helpers import assert_api_error
 from tests.predictions.helpers import (
@@ -226,6 +228,40 @@ def test_local_provider_answers_from_history_without_a_key(api, user, settings):
     assert body["model"] == "local"
     assert body["candidates"][0]["text"] == "yes, run it"
     assert 0 < body["raw_confidence"] <= 1
+
+
+def _relevance_reads(queries) -> int:
+    """How many of the captured queries are the relevance search (its window of answered
+    prompts, ``memories.relevance``)."""
+    return sum("WITH win AS MATERIALIZED" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the Postgres relevance statement")
+def test_a_structured_request_the_decisions_answer_reads_no_neighbours(api, user, settings):
+    """The local provider answers a request with a tool from the person's decisions; the
+    relevance search runs only when those say nothing (then the text predictor answers)."""
+    settings.CLONE_LLM_PROVIDER = "local"
+    bash = {"tool": {"name": "Bash", "input": {"command": "npm test"}}, "options": ["yes", "no"]}
+    for _ in range(3):
+        asked = event("agent_prompt", payload={"agent": "claude-code", "text": "Bash", **bash})
+        answer = event("user_reply", payload={"text": "yes", "in_reply_to": asked["id"]})
+        event_ingest(user=user, events=[asked, answer])
+    raw_sync(user=user)
+    assert _predict(api).status_code == 201  # the first predict creates the profile
+    with CaptureQueriesContext(connection) as structured:
+        body = _predict(api, agent_input="Bash: npm test", **bash).json()
+    assert body["candidates"][0]["text"] == "yes"
+    assert "approved `npm test` 3 of 3 times" in body["candidates"][0]["reasoning"]
+    assert _relevance_reads(structured) == 0
+    # Another agent's first request: no decision of this agent bears on it.
+    with CaptureQueriesContext(connection) as fallback:
+        response = _predict(api, agent="codex", agent_input="Run the test suite?", **bash)
+    assert response.status_code == 201
+    assert _relevance_reads(fallback) == 1
+    with CaptureQueriesContext(connection) as text:
+        assert _predict(api, agent_input="Bash: npm test").status_code == 201
+    assert _relevance_reads(text) == 1
+    assert len(structured.captured_queries) == len(text.captured_queries) - 1
 
 
 def _predict_queries(api, fake_anthropic) -> int:
