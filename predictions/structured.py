@@ -262,19 +262,73 @@ class StructuredCandidate:
 def decisions_from(*, history: Iterable[dict[str, Any]], options: Sequence[str]) -> list[Decision]:
     """Past answered prompts (``{"agent", "prompt", "reply", "tool", "occurred_at"}``) as
     decisions among ``options``; replies naming no option are left out."""
+    choices = tuple(options)
     found = []
     for item in history:
         if not isinstance(item, dict):
             continue
-        option = option_for(str(item.get("reply") or ""), options)
-        if option is None:
-            continue
         tool = item.get("tool") if isinstance(item.get("tool"), dict) else None
-        keys = request_keys(
-            agent=str(item.get("agent") or ""), tool=tool, text=str(item.get("prompt") or "")
-        )
-        found.append(Decision(keys, option, parse_time(item.get("occurred_at")), _subject(tool)))
+        decision = _decision_cached(item, tool, choices)
+        if decision is not None:
+            found.append(decision)
     return found
+
+
+# The same past decisions come back on every predict of a person: each is read once per process
+# (its keys, the option it chose, its time), and only its weight, which depends on the moment,
+# is computed again.
+_DECISIONS_CACHED = 4096
+_decisions: dict[tuple, Decision | None] = {}
+
+
+def _decision_cached(
+    item: dict[str, Any], tool: dict[str, Any] | None, choices: tuple[str, ...]
+) -> Decision | None:
+    try:
+        key = (
+            choices,
+            str(item.get("agent") or ""),
+            _frozen(tool),
+            str(item.get("prompt") or ""),
+            str(item.get("reply") or ""),
+            item.get("occurred_at"),
+        )
+        decision = _decisions.get(key, _UNREAD)
+    except TypeError:  # a value that cannot be a key: read it, uncached
+        return _decision_of(item, tool, choices)
+    if decision is _UNREAD:
+        decision = _decision_of(item, tool, choices)
+        if len(_decisions) >= _DECISIONS_CACHED:
+            _decisions.clear()
+        _decisions[key] = decision
+    return decision  # type: ignore[return-value]
+
+
+_UNREAD = object()
+
+
+def _frozen(value: Any) -> Any:
+    """A JSON value as a hashable key: objects as their sorted items, arrays as tuples, and
+    numbers with their type (``1``, ``1.0`` and ``true`` are equal keys in Python)."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[]", tuple(_frozen(v) for v in value))
+    if value is None or isinstance(value, str):
+        return value
+    return (type(value).__name__, value)
+
+
+def _decision_of(
+    item: dict[str, Any], tool: dict[str, Any] | None, choices: tuple[str, ...]
+) -> Decision | None:
+    option = option_for(str(item.get("reply") or ""), choices)
+    if option is None:
+        return None
+    keys = request_keys(
+        agent=str(item.get("agent") or ""), tool=tool, text=str(item.get("prompt") or "")
+    )
+    return Decision(keys, option, parse_time(item.get("occurred_at")), _subject(tool))
 
 
 def _subject(tool: dict[str, Any] | None) -> str:
@@ -334,19 +388,20 @@ def structured_predict(
     decisions = decisions_from(history=history, options=choices)
     weights = {level: dict.fromkeys(choices, 0.0) for level in LEVELS}
     counts = {level: dict.fromkeys(choices, 0) for level in LEVELS}
-    same = [d for d in decisions if d.keys.get("L0") == keys["L0"]]
+    # By position: two equal answers at the same moment are one cached Decision.
+    same = [i for i, d in enumerate(decisions) if d.keys.get("L0") == keys["L0"]]
     # The latest by time (ties: the first, as history is newest first); without times, the first.
-    if same and all(d.when for d in same):
-        latest: Decision | None = max(same, key=lambda d: d.when)  # type: ignore[arg-type, return-value]
+    if same and all(decisions[i].when for i in same):
+        latest: int | None = max(same, key=lambda i: decisions[i].when)  # type: ignore[arg-type, return-value]
     else:
         latest = same[0] if same else None
     # The agent level's answers by kind (L2 key), for a request of a kind never answered.
     kinds: dict[str, dict[str, float]] = {}
-    for decision in decisions:
+    for index, decision in enumerate(decisions):
         w = _weight(decision.when, now)
         for level in LEVELS:
             if decision.keys.get(level) == keys[level]:
-                boost = LAST_ANSWER_WEIGHT if level == "L0" and decision is latest else 1.0
+                boost = LAST_ANSWER_WEIGHT if level == "L0" and index == latest else 1.0
                 weights[level][decision.option] += w * boost
                 counts[level][decision.option] += 1
         if decision.keys.get("L3") == keys["L3"]:

@@ -226,3 +226,38 @@ def test_deterministic():
     history = [past(bash(f"cmd{i % 3}"), "yes" if i % 2 else "no", days_ago=i) for i in range(30)]
     first = predict(bash("cmd1"), history)
     assert first == predict(bash("cmd1"), list(history))
+
+
+def test_two_equal_answers_at_the_same_moment_are_two_answers_and_one_is_the_latest():
+    """Imported histories repeat a time (one per chat session): the same reply to the same
+    request at the same moment counts twice and only one of them as the latest answer, exactly
+    as when the two are a microsecond apart."""
+    same_moment = [
+        past(bash("npm test"), "no", days_ago=1),
+        past(bash("npm test"), "no", days_ago=1),
+    ]
+    apart = [
+        past(bash("npm test"), "no", days_ago=1),
+        past(bash("npm test"), "no", days_ago=1 + 1e-6 / 86_400),
+    ]
+    older = [past(bash("npm test"), "yes", days_ago=d) for d in (2, 3, 4, 5)]
+    first, second = (
+        predict(bash("npm test"), same_moment + older),
+        predict(bash("npm test"), apart + older),
+    )
+    assert [(c.text, c.confidence) for c in first] == [(c.text, c.confidence) for c in second]
+    # Read again (every past decision is read once per process, then reused): the same answer.
+    assert [(c.text, c.confidence) for c in predict(bash("npm test"), same_moment + older)] == [
+        (c.text, c.confidence) for c in first
+    ]
+
+
+def test_tool_inputs_that_python_calls_equal_stay_different_requests():
+    """``1``, ``1.0`` and ``true`` are equal in Python but different arguments of a tool call."""
+    history = [
+        past({"name": "mcp__db__query", "input": {"limit": value}}, "yes")
+        for value in (1, True, 1.0)
+    ]
+    (top,) = predict({"name": "mcp__db__query", "input": {"limit": True}}, history)[:1]
+    assert top.counts["L0"] == (1, 1)
+    assert top.counts["L2"] == (3, 3)
