@@ -1,12 +1,16 @@
 """Reads of the Prediction layer. Every selector takes the user and filters on it."""
 
+import json
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import NotFound
 
-from memories.person_settings import settings_of
+from memories.models import UserProfile
+from memories.person_settings import PersonSettings, default_min_labels_for_auto, settings_of
 from memories.selectors import person_settings_get, profile_get
 from predictions import metrics
 from predictions.calibration import IDENTITY, MAX_LABELS, Calibration, label_for
@@ -205,6 +209,51 @@ def labelled_count(*, user: User, at_most: int) -> int:
         .order_by()
         .values_list("id", flat=True)[:at_most]
     )
+
+
+# The person's settings and their labels counted up to their own minimum, in one statement: the
+# profile by its unique user index (no profile reads as the defaults) and at most that many
+# labelled predictions, a scan that stops at the limit whatever the table's size.
+_RULES_SQL = """
+    SELECT p.never_auto, p.audit_rate, p.min_labels_for_auto, p.agent_thresholds,
+           p.headless_answering,
+           (SELECT count(*) FROM (
+                SELECT 1 FROM {prediction} l
+                WHERE l.user_id = %(user)s AND l.outcome IS NOT NULL
+                LIMIT COALESCE(p.min_labels_for_auto, %(min_labels)s)) labelled)
+    FROM (SELECT 1) AS one LEFT JOIN {profile} p ON p.user_id = %(user)s
+"""
+
+
+@cache
+def _rules_sql() -> str:
+    return _RULES_SQL.format(
+        prediction=connection.ops.quote_name(Prediction._meta.db_table),
+        profile=connection.ops.quote_name(UserProfile._meta.db_table),
+    )
+
+
+def answering_rules(*, user: User) -> tuple[PersonSettings, int]:
+    """The person's rules for answering alone (``memories.person_settings``, defaults where
+    they set none) and how many labelled predictions they have, counted up to the label minimum
+    those rules ask for. One query on Postgres; reads only (a missing profile reads as the
+    defaults and is not created)."""
+    if connection.vendor != "postgresql":
+        profile = UserProfile.objects.filter(user=user).first() or UserProfile(user=user)
+        rules = settings_of(profile)
+        return rules, labelled_count(user=user, at_most=rules.min_labels_for_auto)
+    with connection.cursor() as cursor:
+        cursor.execute(_rules_sql(), {"user": user.pk, "min_labels": default_min_labels_for_auto()})
+        never_auto, audit_rate, min_labels, thresholds, headless, labelled = cursor.fetchone()
+    profile = UserProfile(
+        user=user,
+        never_auto=None if never_auto is None else json.loads(never_auto),
+        audit_rate=audit_rate,
+        min_labels_for_auto=min_labels,
+        agent_thresholds=json.loads(thresholds) if thresholds else {},
+        headless_answering=bool(headless),
+    )
+    return settings_of(profile), int(labelled)
 
 
 # The thresholds the Trust screen's coverage curve is drawn at (the person's own is added).

@@ -22,7 +22,6 @@ from memories.person_settings import PersonSettings
 from memories.selectors import (
     answered_prompts_recent,
     context_bundle,
-    person_settings_get,
     relevant_replies,
 )
 from memories.services import profile_calibration_set
@@ -430,12 +429,11 @@ def _audit(predictions: list[Prediction], *, rate: float) -> None:
         )
 
 
-def _labels_known(*, user: User, decisions: list[dict], min_labels: int) -> int:
-    """How many labelled answers the person has, counted up to what the rule needs
-    (``min_labels``): labelled predictions, or answered prompts in memory (imported history),
-    whichever is more."""
-    # Always the one bounded query, so the number of queries per predict never varies.
-    return max(len(decisions), selectors.labelled_count(user=user, at_most=min_labels))
+def _labels_known(*, decisions: list[dict], labelled: int) -> int:
+    """How many labelled answers the person has, as far as the label minimum is concerned:
+    labelled predictions (``labelled``, counted up to the minimum), or answered prompts in
+    memory (imported history), whichever is more."""
+    return max(len(decisions), labelled)
 
 
 def prediction_create(
@@ -463,7 +461,7 @@ def prediction_create(
     decisions on the same kind of request (``predictions.structured``). Automatic only as
     ``predictions.confidence`` allows (threshold, labels, never-auto, audit sample); otherwise
     escalated with the reason. Those rules are the person's own settings
-    (``memories.selectors.person_settings_get``, read once), the server's where they set none;
+    (``predictions.selectors.answering_rules``, read once), the server's where they set none;
     ``threshold`` None means the person's threshold for ``agent``, else 0.8.
 
     The provider is called outside any transaction; the row is written only once the answer is
@@ -482,7 +480,7 @@ def prediction_create(
         cwd=cwd,
         prompt_event_id=prompt_event_id,
     )
-    rules = person_settings_get(user=user)
+    rules, labelled = selectors.answering_rules(user=user)
     item = _with_threshold(item, rules)
     item, prompt_event = _linked(item, _prompt_events(user=user, items=[item]))
     bundle = context_bundle(user=user)
@@ -507,7 +505,7 @@ def prediction_create(
         answer=answer,
         calibration=calibration,
         known_fact_ids={f["id"] for f in bundle["facts"]},
-        labels=_labels_known(user=user, decisions=decisions, min_labels=rules.min_labels_for_auto),
+        labels=_labels_known(decisions=decisions, labelled=labelled),
         min_labels=rules.min_labels_for_auto,
         prompt_event=prompt_event,
     )
@@ -539,14 +537,14 @@ def prediction_batch_create(
     whole batch and apply to every item as in :func:`prediction_create`.
     """
     resolved = _model_for_request(model)
-    rules = person_settings_get(user=user)
+    rules, labelled = selectors.answering_rules(user=user)
     items = [_with_threshold(item, rules) for item in items]
     prompt_events = _prompt_events(user=user, items=items)
     linked = [_linked(item, prompt_events) for item in items]
     items = [item for item, _ in linked]
     bundle = context_bundle(user=user, agent_input=None)
     decisions = answered_prompts_recent(user=user, limit=_decisions_limit(items=items, rules=rules))
-    labels = _labels_known(user=user, decisions=decisions, min_labels=rules.min_labels_for_auto)
+    labels = _labels_known(decisions=decisions, labelled=labelled)
     relevant_per_item = relevant_replies(
         user=user, agent_inputs=[i.agent_input for i in items], limit=_relevant_limit(resolved)
     )

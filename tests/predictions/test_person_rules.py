@@ -263,3 +263,64 @@ def test_a_bad_threshold_in_the_request_is_still_a_400(api, server_rules):
     _set(api, agent_thresholds={"claude-code": 0.9})
     response = api.post(reverse(PREDICT), _request(threshold="high"), format="json")
     assert_api_error(response, 400, "invalid_request")
+
+
+def _labelled(user, n: int) -> None:
+    from predictions.models import Outcome, Prediction
+
+    Prediction.objects.bulk_create(
+        Prediction(
+            user=user,
+            agent="claude-code",
+            agent_input=f"q{i}",
+            threshold=0.8,
+            k=3,
+            confidence=0.5,
+            raw_confidence=0.5,
+            outcome=Outcome.ACCEPTED,
+        )
+        for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("vendor_path", ["database", "portable"])
+def test_the_rules_and_the_label_count_read_in_one_go(
+    api, user, other_user, server_rules, monkeypatch, vendor_path
+):
+    """``answering_rules``: the person's settings and their labels counted up to their own
+    minimum; another person's labels never count. The portable path (SQLite) reads the same."""
+    from memories.models import UserProfile
+    from predictions import selectors
+
+    if vendor_path == "portable":
+        monkeypatch.setattr(selectors.connection, "vendor", "sqlite")
+    _labelled(user, 5)
+    _labelled(other_user, 40)
+    rules, labelled = selectors.answering_rules(user=user)
+    assert (rules.min_labels_for_auto, rules.never_auto_is_default, labelled) == (30, True, 5)
+    assert not UserProfile.objects.filter(user=user).exists()  # a read creates nothing
+    _set(
+        api,
+        min_labels_for_auto=3,
+        audit_rate=0.25,
+        never_auto=[r"\bterraform\b"],
+        agent_thresholds={"codex": 0.95},
+        headless_answering=True,
+    )
+    rules, labelled = selectors.answering_rules(user=user)
+    assert labelled == 3
+    assert rules.never_auto == (r"\bterraform\b",)
+    assert (rules.audit_rate, rules.audit_rate_is_default) == (0.25, False)
+    assert rules.threshold_for("codex", 0.8) == 0.95
+    assert rules.headless_answering is True
+    _set(api, min_labels_for_auto=0)
+    assert selectors.answering_rules(user=user)[1] == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on Postgres")
+def test_the_rules_are_one_query(user, server_rules):
+    from predictions import selectors
+
+    with CaptureQueriesContext(connection) as captured:
+        selectors.answering_rules(user=user)
+    assert len(captured.captured_queries) == 1
