@@ -134,8 +134,9 @@ class SemanticMemory(models.Model):
 class RawMemory(models.Model):
     """One row per Recording event, rendered as a single readable sentence.
 
-    Rows of kind ``agent_prompt`` also carry the agent, the prompt and (once synced) the
-    person's reply, plus a full-text vector of the prompt: relevance is one indexed query.
+    Rows of kind ``agent_prompt`` also carry the agent, the prompt, its ``tool`` and ``options``
+    and (once synced) the person's reply, plus a full-text vector of the prompt: relevance is one
+    indexed query.
     """
 
     # Every index below leads with the user, so the FK needs none of its own.
@@ -162,6 +163,10 @@ class RawMemory(models.Model):
     reply_text = models.TextField(null=True, blank=True)  # noqa: DJ001
     # On user_reply rows: the producer id of the prompt answered.
     in_reply_to = models.CharField(max_length=128, blank=True, default="")
+    # On agent_prompt rows: the request's structure as the event carried it (NULL when absent),
+    # copied so a predict reads the person's decisions without a lookup per event.
+    tool = models.JSONField(null=True, blank=True)
+    options = models.JSONField(null=True, blank=True)
     search = SearchVectorField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

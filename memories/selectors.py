@@ -20,7 +20,6 @@ from memories.models import (
 )
 from memories.person_settings import PersonSettings, settings_of
 from memories.relevance import relevant_search
-from recording.models import Event
 
 FACT_ORDER = ("-importance", "-updated_at", "-id")
 
@@ -96,7 +95,8 @@ def answered_prompts_recent(*, user: User, limit: int) -> list[dict[str, Any]]:
     ``{"prompt_event_id", "agent", "prompt", "reply", "occurred_at", "tool", "options"}`` with
     ``tool`` and ``options`` as the prompt's event carried them (None when absent).
 
-    One query on Postgres (``_answered_postgres``), two elsewhere."""
+    One query, whose plan needs no statistics: a backward walk of the partial index of answered
+    prompts that stops at ``limit``."""
     if limit <= 0:
         return []
     read = _answered_postgres if connection.vendor == "postgresql" else _answered_orm
@@ -110,21 +110,18 @@ def answered_prompts_recent(*, user: User, limit: int) -> list[dict[str, Any]]:
             "tool": tool if isinstance(tool, dict) else None,
             "options": options if isinstance(options, list) else None,
         }
-        for key, agent, prompt, reply, occurred_at, (tool, options) in read(user=user, limit=limit)
+        for key, agent, prompt, reply, occurred_at, tool, options in read(user=user, limit=limit)
     ]
 
 
 # The answered prompts walk the partial index ``raw_user_answered`` backwards from the newest and
-# stop at the limit; each one's event is a primary-key lookup in a scalar subquery, which the
-# planner cannot turn into a join (a join let a planner without fresh statistics hash the user's
-# whole event table). The lookup has no user condition on purpose: a raw row's event is its
-# user's (one raw row per event), and for a user the statistics have not seen yet, a user
-# condition looked selective enough to walk the user's whole event index once per row.
-# Postgres builds the whole answer as one JSON text: one parse in Python instead of two per row.
-# Times are written as Python's ``isoformat()`` writes them in UTC.
+# stop at the limit; the request's structure is on the raw row, so no event is read. Postgres
+# builds the whole answer as one JSON text: one parse in Python instead of two per row. Times
+# are written as Python's ``isoformat()`` writes them in UTC.
 _ANSWERED_SQL = """
     WITH answered AS MATERIALIZED (
-        SELECT r.id, r.event_id, r.event_key, r.agent, r.prompt_text, r.reply_text, r.occurred_at
+        SELECT r.id, r.event_key, r.agent, r.prompt_text, r.reply_text, r.occurred_at,
+               r.tool, r.options
         FROM {raw} r
         WHERE r.user_id = %(user)s AND r.kind = 'agent_prompt' AND r.reply_text IS NOT NULL
         ORDER BY r.id DESC
@@ -136,8 +133,7 @@ _ANSWERED_SQL = """
             WHEN date_part('microseconds', a.occurred_at)::bigint %% 1000000 = 0
             THEN 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
             ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"' END),
-        (SELECT json_build_array(e.payload -> 'tool', e.payload -> 'options')
-         FROM {event} e WHERE e.id = a.event_id)
+        a.tool, a.options
     ) ORDER BY a.id DESC), '[]') AS text)
     FROM answered a
 """
@@ -145,43 +141,29 @@ _ANSWERED_SQL = """
 
 @cache
 def _answered_sql() -> str:
-    """``_ANSWERED_SQL`` with the tables' quoted names, built once per process."""
-    return _ANSWERED_SQL.format(
-        raw=connection.ops.quote_name(RawMemory._meta.db_table),
-        event=connection.ops.quote_name(Event._meta.db_table),
-    )
+    """``_ANSWERED_SQL`` with the table's quoted name, built once per process."""
+    return _ANSWERED_SQL.format(raw=connection.ops.quote_name(RawMemory._meta.db_table))
 
 
 def _answered_postgres(*, user: User, limit: int) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(_answered_sql(), {"user": user.pk, "limit": limit})
         (found,) = cursor.fetchone()
-    # An event gone since its raw row was read has no structure (a SQL NULL, not a pair).
-    return [(*row[:5], tuple(row[5] or (None, None))) for row in json.loads(found)]
+    return [tuple(row) for row in json.loads(found)]
 
 
 def _answered_orm(*, user: User, limit: int) -> list[tuple[Any, ...]]:
-    """The same rows as ``_answered_postgres`` on any database (the SQLite first-run default):
-    the answered prompts, then their events by primary key."""
-    rows = list(
+    """The same rows as ``_answered_postgres`` on any database (the SQLite first-run default)."""
+    rows = (
         RawMemory.objects.filter(user=user, kind="agent_prompt", reply_text__isnull=False)
         .order_by("-id")
-        .values_list("event_id", "event_key", "agent", "prompt_text", "reply_text", "occurred_at")[
-            :limit
-        ]
+        .values_list(
+            "event_key", "agent", "prompt_text", "reply_text", "occurred_at", "tool", "options"
+        )[:limit]
     )
-    # Never an empty list (no event has id 0): the query runs whatever the history holds, so
-    # the number of queries of a predict does not depend on it.
-    event_ids = [row[0] for row in rows] or [0]
-    structure = {
-        pk: (tool, options)
-        for pk, tool, options in Event.objects.filter(user=user, pk__in=event_ids).values_list(
-            "pk", "payload__tool", "payload__options"
-        )
-    }
     return [
-        (key, agent, prompt, reply, _iso(occurred_at), structure.get(event_id, (None, None)))
-        for event_id, key, agent, prompt, reply, occurred_at in rows
+        (key, agent, prompt, reply, _iso(occurred_at), tool, options)
+        for key, agent, prompt, reply, occurred_at, tool, options in rows
     ]
 
 

@@ -1,5 +1,6 @@
 """Writes to the Memory layer. Every service takes the user and touches only that user's rows."""
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -45,6 +46,8 @@ _RAW_COLUMNS = (
     "prompt_text",
     "reply_text",
     "in_reply_to",
+    "tool",
+    "options",
     "created_at",
 )
 
@@ -62,6 +65,8 @@ _RAW_ARRAY_TYPES = (
     "text[]",
     "text[]",
     "text[]",
+    "jsonb[]",
+    "jsonb[]",
     "timestamptz[]",
 )
 
@@ -70,8 +75,8 @@ def _raw_insert(rows: list[tuple]) -> list[tuple[int, str, str]]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows created, even when two
     syncs of the same user race (the unique event link decides).
 
-    On Postgres the rows travel as one array per column through ``unnest`` (13 parameters
-    instead of 13 per row: client-side parameter merging of a 2,000-row VALUES list cost more
+    On Postgres the rows travel as one array per column through ``unnest`` (15 parameters
+    instead of 15 per row: client-side parameter merging of a 2,000-row VALUES list cost more
     than the insert itself), and ``search`` is computed in the same statement.
     """
     table = connection.ops.quote_name(RawMemory._meta.db_table)
@@ -142,6 +147,18 @@ def _replies_link(*, user: User, prompt_ids: list[int], answered_keys: set[str])
         )
 
 
+def _request_structure(*, kind: str, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+    """An agent prompt's ``tool`` and ``options`` as JSON texts for the insert; None when the
+    event carries none (or not as an object and a list)."""
+    if kind != EventKind.AGENT_PROMPT:
+        return None, None
+    tool, options = payload.get("tool"), payload.get("options")
+    return (
+        json.dumps(tool) if isinstance(tool, dict) else None,
+        json.dumps(options) if isinstance(options, list) else None,
+    )
+
+
 @transaction.atomic
 def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
     reply_to = {
@@ -156,6 +173,7 @@ def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
         payload = e["payload"] if isinstance(e["payload"], dict) else {}
         agent = agents.get(str(payload.get("in_reply_to") or ""))
         norm = event_sentence(kind=e["kind"], payload=payload, prompt_agent=agent)
+        tool, options = _request_structure(kind=e["kind"], payload=payload)
         rows.append(
             (
                 user.pk,
@@ -169,6 +187,8 @@ def _sync_chunk(*, user: User, events: Sequence[Mapping[str, Any]]) -> int:
                 norm.prompt_text,
                 norm.reply_text,
                 norm.in_reply_to,
+                tool,
+                options,
                 now,
             )
         )

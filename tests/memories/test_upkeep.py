@@ -83,7 +83,12 @@ def test_rows_made_at_ingest_are_the_rows_a_backfill_makes_from_the_stored_event
         "agent_prompt",
         session_id="s1",
         occurred_at=BASE_TIME + timedelta(minutes=2),
-        payload={"agent": "aider", "text": "Add app.py to the chat?"},
+        payload={
+            "agent": "aider",
+            "text": "Add app.py to the chat?",
+            "tool": {"name": "add_file", "input": {"path": "app.py"}},
+            "options": ["yes", "no", "all"],
+        },
     )
     reply = event(
         "user_reply",
@@ -95,7 +100,7 @@ def test_rows_made_at_ingest_are_the_rows_a_backfill_makes_from_the_stored_event
     assert _ingest(api, [reply, turn, prompt]).status_code == 201
     fields = (
         *("event_id", "session_id", "event_key", "kind", "text", "occurred_at", "agent"),
-        *("prompt_text", "reply_text", "in_reply_to"),
+        *("prompt_text", "reply_text", "in_reply_to", "tool", "options"),
     )
 
     def rows() -> list[tuple]:
@@ -106,6 +111,8 @@ def test_rows_made_at_ingest_are_the_rows_a_backfill_makes_from_the_stored_event
     api.post(reverse("memories:sync"))
     assert rows() == at_ingest
     assert [row[3] for row in at_ingest].count("agent_prompt") == 1
+    (structure,) = [row[-2:] for row in at_ingest if row[3] == "agent_prompt"]
+    assert structure == ({"name": "add_file", "input": {"path": "app.py"}}, ["yes", "no", "all"])
 
 
 def test_a_duplicate_ingest_creates_no_second_raw_row(api, user):
