@@ -53,14 +53,12 @@ below any sensible threshold, whatever the wider levels say.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,21 +184,26 @@ def _path_prefix(path: str) -> str:
 def request_keys(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
     """The request's key at each level (see the module docstring)."""
     if tool:
-        try:
-            tool_key, first = json.dumps(tool, sort_keys=True), ""
-        except (TypeError, ValueError):
-            return _request_keys_uncached(agent=agent or "", tool=tool, text="")
+        first = ""
     else:
         stripped = (text or "").strip()
-        tool_key, first = "", stripped.splitlines()[0] if stripped else ""
-    # Cached: the same past decisions come back on every predict of a user.
-    return dict(_request_keys(agent or "", tool_key, first))
+        first = stripped.splitlines()[0] if stripped else ""
+    try:
+        cache_key = (agent or "", _frozen(tool), first)
+        found = _keys.get(cache_key)
+    except TypeError:  # an input that cannot be a key: computed, uncached
+        return _request_keys_uncached(agent=agent or "", tool=tool, text=first)
+    if found is None:
+        found = _request_keys_uncached(agent=agent or "", tool=tool, text=first)
+        if len(_keys) >= _KEYS_CACHED:
+            _keys.clear()
+        _keys[cache_key] = found
+    return dict(found)
 
 
-@lru_cache(maxsize=16384)
-def _request_keys(agent: str, tool_key: str, first_line: str) -> tuple[tuple[str, str], ...]:
-    tool = json.loads(tool_key) if tool_key else None
-    return tuple(_request_keys_uncached(agent=agent, tool=tool, text=first_line).items())
+# Cached: the same past requests come back on every predict of a person.
+_KEYS_CACHED = 16384
+_keys: dict[tuple, dict[str, str]] = {}
 
 
 def _request_keys_uncached(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
@@ -503,8 +506,12 @@ def similar_decisions(
 ) -> list[dict[str, Any]]:
     """The past answered prompts on the same request, then the same command head / path prefix /
     host, then the same tool (L0, L1, L2), each level in ``history``'s order; at most ``limit``."""
+    if limit <= 0:
+        return []
     wanted = request_keys(agent=agent, tool=tool, text=text)
+    levels = [wanted["L0"], wanted["L1"], wanted["L2"]]
     ranked = []
+    same = 0
     for index, item in enumerate(history):
         if not isinstance(item, dict):
             continue
@@ -512,8 +519,12 @@ def similar_decisions(
         keys = request_keys(
             agent=str(item.get("agent") or ""), tool=item_tool, text=str(item.get("prompt") or "")
         )
-        level = next((n for n, lv in enumerate(("L0", "L1", "L2")) if keys[lv] == wanted[lv]), None)
-        if level is not None:
-            ranked.append((level, index, item))
+        for level, key in enumerate(levels):
+            if keys[LEVELS[level]] == key:
+                ranked.append((level, index, item))
+                same += level == 0
+                break
+        if same >= limit:  # as many of the very same request as wanted: nothing ranks above
+            break
     ranked.sort(key=lambda r: (r[0], r[1]))
-    return [item for _, _, item in ranked[: max(0, limit)]]
+    return [item for _, _, item in ranked[:limit]]
