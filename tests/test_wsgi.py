@@ -32,3 +32,31 @@ def test_importing_the_wsgi_application_loads_every_view_before_the_first_reques
     assert result.stdout.strip().splitlines()[-1] == str(
         ["clone_server.llm.gateway", "predictions.integrations.views"]
     )
+
+
+_GC_PROBE = """
+import gc
+import clone_server.wsgi
+print(gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+def test_what_the_boot_made_is_out_of_the_collectors_reach():
+    """A worker freezes the objects of its boot (``gc.freeze``), so that a full collection walks
+    only what its requests made, not the whole of Django and the SDK."""
+    result = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "clone_server.settings",
+            "DJANGO_DEBUG": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    frozen, tracked = map(int, result.stdout.split()[-2:])
+    assert frozen > 100_000
+    assert tracked < frozen / 100
