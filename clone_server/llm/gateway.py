@@ -204,6 +204,15 @@ def _client(*, max_retries: int) -> CloneAnthropic:
     return client
 
 
+def client_prepare() -> None:
+    """Build the client a call with the whole time budget uses, when the provider is Anthropic and
+    a key is set (no network): a worker's first call built it, with its transport's imports, in
+    ~100 ms. Called once as a worker boots."""
+    if active_provider() != "anthropic" or not settings.ANTHROPIC_API_KEY:
+        return
+    _client(max_retries=_attempt_plan(call_budget_s())[1])
+
+
 # --- Error mapping ------------------------------------------------------------------------------
 
 
