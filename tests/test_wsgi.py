@@ -13,64 +13,6 @@ print(sorted(m for m in ("predictions.integrations.views", "clone_server.llm.gat
 """
 
 
-def test_importing_the_wsgi_application_loads_every_view_before_the_first_request():
-    """A worker loads the URLconf (and the Anthropic SDK behind the views) while it boots, so its
-    first request, often an agent's hook with a deadline, does not pay for those imports."""
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "clone_server.settings",
-            "DJANGO_DEBUG": "1",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == str(
-        ["clone_server.llm.gateway", "predictions.integrations.views"]
-    )
-
-
-_GC_PROBE = """
-import gc
-import clone_server.wsgi
-print(gc.get_freeze_count(), len(gc.get_objects()))
-"""
-
-
-def test_what_the_boot_made_is_out_of_the_collectors_reach():
-    """A worker freezes the objects of its boot (``gc.freeze``), so that a full collection walks
-    only what its requests made, not the whole of Django and the SDK."""
-    result = subprocess.run(
-        [sys.executable, "-c", _GC_PROBE],
-        cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "clone_server.settings",
-            "DJANGO_DEBUG": "1",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    frozen, tracked = map(int, result.stdout.split()[-2:])
-    assert frozen > 100_000
-    assert tracked < frozen / 100
-
-
-_CLIENT_PROBE = """
-import clone_server.wsgi
-from clone_server.llm import gateway
-before = dict(gateway._clients)
-gateway.client_prepare()
-print(len(before), gateway._clients == before)
-"""
-
-
 def _probe(code: str, **env: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -87,6 +29,36 @@ def _probe(code: str, **env: str) -> str:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip().splitlines()[-1]
+
+
+def test_importing_the_wsgi_application_loads_every_view_before_the_first_request():
+    """A worker loads the URLconf (and the Anthropic SDK behind the views) while it boots, so its
+    first request, often an agent's hook with a deadline, does not pay for those imports."""
+    assert _probe(_PROBE) == str(["clone_server.llm.gateway", "predictions.integrations.views"])
+
+
+_GC_PROBE = """
+import gc
+import clone_server.wsgi
+print(gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+def test_what_the_boot_made_is_out_of_the_collectors_reach():
+    """A worker freezes the objects of its boot (``gc.freeze``), so that a full collection walks
+    only what its requests made, not the whole of Django and the SDK."""
+    frozen, tracked = map(int, _probe(_GC_PROBE).split())
+    assert frozen > 100_000
+    assert tracked < frozen / 100
+
+
+_CLIENT_PROBE = """
+import clone_server.wsgi
+from clone_server.llm import gateway
+before = dict(gateway._clients)
+gateway.client_prepare()
+print(len(before), gateway._clients == before)
+"""
 
 
 def test_a_worker_builds_the_model_client_its_first_call_will_use():
