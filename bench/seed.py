@@ -300,6 +300,8 @@ def user_delete_sql(conn: psycopg.Connection, user_id: int) -> None:
         "memories_semanticmemory",
         "memories_episodicmemory",
         "memories_userprofile",
+        "memories_memoryupkeep",
+        "predictions_agentrequest",
         "predictions_prediction",
         "recording_event",
         "recording_recordingsession",
@@ -373,6 +375,7 @@ def labels_seed(conn: psycopg.Connection, *, user_ids: list[int], labels: int) -
 
 def analyze(conn: psycopg.Connection) -> None:
     """Fresh planner statistics (autovacuum may not have run yet after a bulk load)."""
+    conn.commit()  # VACUUM runs outside a transaction; a read may have opened one
     conn.autocommit = True
     try:
         conn.execute("VACUUM ANALYZE")
