@@ -79,13 +79,16 @@ def question_message(
     session: list[dict[str, Any]] | None = None,
 ) -> str:
     """The per-request part of the prompt (after the cached shared context): similar past
-    prompts, and when given the person's decisions on similar requests, what they answered
-    earlier in this session, the structured request, its options and the agent's context."""
+    prompts, or the person's decisions on similar requests when given (then the past prompts
+    only if there are any), what they answered earlier in this session, the structured request,
+    its options and the agent's context."""
     past = "\n".join(
         json.dumps({"agent": r["agent"], "prompt": r["prompt"], "reply": r["reply"]})
         for r in relevant
     )
-    parts = [f"<similar_past_prompts>\n{past or '(none)'}\n</similar_past_prompts>"]
+    parts = []
+    if past or not decisions:
+        parts.append(f"<similar_past_prompts>\n{past or '(none)'}\n</similar_past_prompts>")
     if decisions:
         lines = "\n".join(
             json.dumps({"tool": d.get("tool"), "reply": d.get("reply"), "at": d.get("occurred_at")})

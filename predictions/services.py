@@ -158,6 +158,10 @@ def _answer_with_model(
         if item.tool or item.options
         else []
     )
+    # As for the local provider: a request with a tool or options is answered from the person's
+    # decisions on like requests; the replies to similarly worded prompts (a query of their own)
+    # only when none bears on it.
+    neighbours = [] if similar else relevant()
     result = llm.structured_call(
         system=prompts.SYSTEM_PROMPT,
         cached_context=shared,
@@ -167,7 +171,7 @@ def _answer_with_model(
                 "content": prompts.question_message(
                     agent=item.agent,
                     agent_input=item.agent_input,
-                    relevant=relevant(),
+                    relevant=neighbours,
                     k=item.k,
                     tool=item.tool,
                     options=item.options,

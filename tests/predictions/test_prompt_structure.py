@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from memories.services import fact_create, raw_sync
@@ -118,3 +120,48 @@ def test_a_batch_sends_each_items_structure_and_one_cached_bundle(user, fake_ant
     assert any('"command": "make test"' in body for body in bodies)
     systems = {json.dumps(r["system"], sort_keys=True) for r in fake_anthropic.requests}
     assert len(systems) == 1  # the same cached prefix for every item
+
+
+def _relevance_reads(queries) -> int:
+    return sum("WITH win AS MATERIALIZED" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the Postgres relevance statement")
+def test_decisions_on_like_requests_take_the_place_of_similarly_worded_prompts(
+    user, fake_anthropic
+):
+    """As for the local provider: a request with a tool is shown to the model with the person's
+    decisions on like requests, and the replies to similarly worded prompts (the relevance
+    search, a query of its own) only when no decision bears on it."""
+    _decisions(
+        user,
+        start=timezone.now() - timedelta(days=2),
+        commands=[("git push origin main", "yes"), ("git push origin dev", "no")],
+    )
+    fake_anthropic.respond_with(lambda request: tool_reply(candidates_answer(("yes", 0.6, []))))
+    with CaptureQueriesContext(connection) as like:
+        prediction_create(
+            user=user,
+            agent="claude-code",
+            agent_input="Bash: git push origin feature",
+            tool={"name": "Bash", "input": {"command": "git push origin feature"}},
+            options=["yes", "no"],
+        )
+    text = _user_text(fake_anthropic.requests[-1])
+    assert "git push origin main" in text.split("<decisions_on_similar_requests>")[1]
+    assert "<similar_past_prompts>" not in text
+    assert _relevance_reads(like) == 0
+    # A first request of its kind (no WebFetch answered yet): the similarly worded prompts.
+    with CaptureQueriesContext(connection) as first:
+        prediction_create(
+            user=user,
+            agent="claude-code",
+            agent_input="Bash: git push origin feature --tags",
+            tool={"name": "WebFetch", "input": {"url": "https://example.org/push"}},
+            options=["yes", "no"],
+        )
+    text = _user_text(fake_anthropic.requests[-1])
+    assert "<decisions_on_similar_requests>" not in text
+    past = text.split("<similar_past_prompts>")[1].split("</similar_past_prompts>")[0]
+    assert "git push origin" in past
+    assert _relevance_reads(first) == 1
