@@ -75,9 +75,10 @@ def _raw_insert(rows: list[tuple]) -> list[tuple[int, str, str]]:
     """One INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows created, even when two
     syncs of the same user race (the unique event link decides).
 
-    On Postgres the rows travel as one array per column through ``unnest`` (15 parameters
-    instead of 15 per row: client-side parameter merging of a 2,000-row VALUES list cost more
-    than the insert itself), and ``search`` is computed in the same statement.
+    On Postgres the rows travel as one array per column through ``unnest`` (one parameter per
+    column instead of one per column and row: client-side parameter merging of a 2,000-row
+    VALUES list cost more than the insert itself), and ``search`` is computed in the same
+    statement.
     """
     table = connection.ops.quote_name(RawMemory._meta.db_table)
     columns = ", ".join(_RAW_COLUMNS)

@@ -315,8 +315,8 @@ def _decisions_limit(*, items: list[PredictItem], rules: PersonSettings) -> int:
 
 
 def _relevant_on_demand(*, user: User, item: PredictItem, model: str) -> Callable[[], list[dict]]:
-    """The item's relevant past replies, read on first use and once: the local provider answers
-    a request with a tool or options from the person's decisions and reads no neighbours unless
+    """The item's relevant past replies, read on first use and once: either provider answers a
+    request with a tool or options from the person's decisions and reads no neighbours unless
     those say nothing (one query fewer on the common path)."""
     return cache(
         lambda: relevant_replies(
