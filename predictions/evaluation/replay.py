@@ -344,6 +344,9 @@ class _Replay:
             tool=payload.get("tool") if isinstance(payload.get("tool"), dict) else None,
             options=_options(payload.get("options")),
             context=payload.get("context") if isinstance(payload.get("context"), str) else None,
+            # Linked as a live prediction of a recorded prompt is: a later learn of this history
+            # sees the prompt labelled and does not label it again.
+            prompt_event_id=event["id"],
         )
         guesses = {
             "most_frequent": self.baselines.most_frequent(),

@@ -183,6 +183,21 @@ def test_feedback_is_given_and_calibration_refit_every_n_labels(user, scripted):
     assert RawMemory.objects.filter(user=user).count() == len(events)
 
 
+def test_replayed_predictions_are_linked_to_their_prompts_and_not_learned_again(user, scripted):
+    """A replay (the demo's load, evaluate, learn) links each prediction to the prompt event it
+    answers, as a live prediction of a recorded prompt is; learning the same history afterwards
+    finds every prompt labelled and labels none twice."""
+    from predictions.integrations.history import history_learn
+
+    replay_run(user=user, events=events_sorted(events=script_events()))
+
+    linked = Prediction.objects.filter(user=user).values_list("prompt_event__event_id", flat=True)
+    assert sorted(linked) == ["p1", "p2", "p3", "p4", "p5"]
+    learned = history_learn(user=user)
+    assert (learned.replayed, learned.already_labelled) == (5, 5)
+    assert Prediction.objects.filter(user=user, outcome__isnull=False).count() == 5
+
+
 def test_limit_predicts_only_the_first_answered_prompts(user, scripted):
     result = replay_run(user=user, events=events_sorted(events=script_events()), limit=2)
 
