@@ -56,7 +56,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -188,22 +188,38 @@ def request_keys(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[
     else:
         stripped = (text or "").strip()
         first = stripped.splitlines()[0] if stripped else ""
-    try:
-        cache_key = (agent or "", _frozen(tool), first)
-        found = _keys.get(cache_key)
-    except TypeError:  # an input that cannot be a key: computed, uncached
-        return _request_keys_uncached(agent=agent or "", tool=tool, text=first)
-    if found is None:
-        found = _request_keys_uncached(agent=agent or "", tool=tool, text=first)
-        if len(_keys) >= _KEYS_CACHED:
-            _keys.clear()
-        _keys[cache_key] = found
+    found = _keys.get(
+        lambda: (agent or "", _frozen(tool), first),
+        lambda: _request_keys_uncached(agent=agent or "", tool=tool, text=first),
+    )
     return dict(found)
 
 
-# Cached: the same past requests come back on every predict of a person.
-_KEYS_CACHED = 16384
-_keys: dict[tuple, dict[str, str]] = {}
+class _Memo:
+    """Values computed once per process from inputs that are not hashable themselves (JSON from
+    the database), under a key derived from them; emptied when full. The same past requests and
+    decisions come back on every predict of a person."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.found: dict[Any, Any] = {}
+
+    def get(self, key: Callable[[], Any], compute: Callable[[], Any]) -> Any:
+        try:
+            derived = key()
+            value = self.found.get(derived, _UNREAD)
+        except TypeError:  # an input that cannot be a key: computed, not kept
+            return compute()
+        if value is _UNREAD:
+            value = compute()
+            if len(self.found) >= self.size:
+                self.found.clear()
+            self.found[derived] = value
+        return value
+
+
+_UNREAD = object()
+_keys = _Memo(16384)
 
 
 def _request_keys_uncached(*, agent: str, tool: dict[str, Any] | None, text: str) -> dict[str, str]:
@@ -277,37 +293,25 @@ def decisions_from(*, history: Iterable[dict[str, Any]], options: Sequence[str])
     return found
 
 
-# The same past decisions come back on every predict of a person: each is read once per process
-# (its keys, the option it chose, its time), and only its weight, which depends on the moment,
-# is computed again.
-_DECISIONS_CACHED = 4096
-_decisions: dict[tuple, Decision | None] = {}
+# Each past decision is read once per process (its keys, the option it chose, its time); only
+# its weight, which depends on the moment, is computed per predict.
+_decisions = _Memo(4096)
 
 
 def _decision_cached(
     item: dict[str, Any], tool: dict[str, Any] | None, choices: tuple[str, ...]
 ) -> Decision | None:
-    try:
-        key = (
+    return _decisions.get(
+        lambda: (
             choices,
             str(item.get("agent") or ""),
             _frozen(tool),
             str(item.get("prompt") or ""),
             str(item.get("reply") or ""),
             item.get("occurred_at"),
-        )
-        decision = _decisions.get(key, _UNREAD)
-    except TypeError:  # a value that cannot be a key: read it, uncached
-        return _decision_of(item, tool, choices)
-    if decision is _UNREAD:
-        decision = _decision_of(item, tool, choices)
-        if len(_decisions) >= _DECISIONS_CACHED:
-            _decisions.clear()
-        _decisions[key] = decision
-    return decision  # type: ignore[return-value]
-
-
-_UNREAD = object()
+        ),
+        lambda: _decision_of(item, tool, choices),
+    )
 
 
 def _frozen(value: Any) -> Any:
@@ -509,7 +513,7 @@ def similar_decisions(
     if limit <= 0:
         return []
     wanted = request_keys(agent=agent, tool=tool, text=text)
-    levels = [wanted["L0"], wanted["L1"], wanted["L2"]]
+    levels = [(name, wanted[name]) for name in ("L0", "L1", "L2")]
     ranked = []
     same = 0
     for index, item in enumerate(history):
@@ -519,8 +523,8 @@ def similar_decisions(
         keys = request_keys(
             agent=str(item.get("agent") or ""), tool=item_tool, text=str(item.get("prompt") or "")
         )
-        for level, key in enumerate(levels):
-            if keys[LEVELS[level]] == key:
+        for level, (name, key) in enumerate(levels):
+            if keys[name] == key:
                 ranked.append((level, index, item))
                 same += level == 0
                 break
