@@ -1,6 +1,5 @@
 """Reads of the Prediction layer. Every selector takes the user and filters on it."""
 
-import json
 from functools import cache
 from typing import Any
 
@@ -212,15 +211,15 @@ def labelled_count(*, user: User, at_most: int) -> int:
 
 
 # The person's settings and their labels counted up to their own minimum, in one statement: the
-# profile by its unique user index (no profile reads as the defaults) and at most that many
-# labelled predictions, a scan that stops at the limit whatever the table's size.
+# profile by its unique user index (no profile reads as a row of NULLs: the defaults) and at most
+# that many labelled predictions, a scan that stops at the limit whatever the table's size.
 _RULES_SQL = """
-    SELECT p.never_auto, p.audit_rate, p.min_labels_for_auto, p.agent_thresholds,
+    SELECT p.id, p.never_auto, p.audit_rate, p.min_labels_for_auto, p.agent_thresholds,
            p.headless_answering,
            (SELECT count(*) FROM (
                 SELECT 1 FROM {prediction} l
                 WHERE l.user_id = %(user)s AND l.outcome IS NOT NULL
-                LIMIT COALESCE(p.min_labels_for_auto, %(min_labels)s)) labelled)
+                LIMIT COALESCE(p.min_labels_for_auto, %(min_labels)s)) labelled) AS labelled
     FROM (SELECT 1) AS one LEFT JOIN {profile} p ON p.user_id = %(user)s
 """
 
@@ -242,18 +241,12 @@ def answering_rules(*, user: User) -> tuple[PersonSettings, int]:
         profile = UserProfile.objects.filter(user=user).first() or UserProfile(user=user)
         rules = settings_of(profile)
         return rules, labelled_count(user=user, at_most=rules.min_labels_for_auto)
-    with connection.cursor() as cursor:
-        cursor.execute(_rules_sql(), {"user": user.pk, "min_labels": default_min_labels_for_auto()})
-        never_auto, audit_rate, min_labels, thresholds, headless, labelled = cursor.fetchone()
-    profile = UserProfile(
-        user=user,
-        never_auto=None if never_auto is None else json.loads(never_auto),
-        audit_rate=audit_rate,
-        min_labels_for_auto=min_labels,
-        agent_thresholds=json.loads(thresholds) if thresholds else {},
-        headless_answering=bool(headless),
+    # A raw queryset maps the columns to the profile's fields, with their converters; the count
+    # comes as the annotation `labelled`.
+    (profile,) = UserProfile.objects.raw(
+        _rules_sql(), {"user": user.pk, "min_labels": default_min_labels_for_auto()}
     )
-    return settings_of(profile), int(labelled)
+    return settings_of(profile), int(profile.labelled)  # type: ignore[attr-defined]
 
 
 # The thresholds the Trust screen's coverage curve is drawn at (the person's own is added).
